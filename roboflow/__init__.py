@@ -1,0 +1,7 @@
+"""roboflow: robot recordings in, LeRobot datasets out."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,5 @@
+"""``python -m roboflow`` runs the command line."""
+
+from roboflow.cli import main
+
+main()

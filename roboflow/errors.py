@@ -1,0 +1,82 @@
+"""The one error tree of roboflow.
+
+Two families matter to every caller:
+
+* :class:`UserError` and its subclasses describe a problem the user can fix (a corrupt file, a missing
+  topic, a bad config). They are never retried; the CLI prints them as one line and exits with status 2.
+* :class:`InfrastructureError` and its subclasses describe a problem of the environment (a network
+  blip, an S3 5xx, TiKV unavailable). They are retried with backoff and counted by circuit breakers.
+
+Messages must never contain credentials.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CircuitOpenError",
+    "ConfigError",
+    "DatasetError",
+    "InfrastructureError",
+    "RoboflowError",
+    "SourceError",
+    "StateError",
+    "StorageError",
+    "TransientStorageError",
+    "UserError",
+]
+
+
+class RoboflowError(Exception):
+    """Base of every error roboflow raises on purpose.
+
+    Args:
+        message: What went wrong, in words a user can act on.
+        path: The file, object URL or key the error is about, if any.
+        hint: How to fix it, if known.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = f"{self.path}: {self.message}" if self.path else self.message
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class UserError(RoboflowError):
+    """A problem with the input or the configuration; retrying does not help."""
+
+
+class InfrastructureError(RoboflowError):
+    """A problem of the environment (network, object store, state store); retrying may help."""
+
+
+class ConfigError(UserError):
+    """The configuration file or a command-line option is invalid."""
+
+
+class SourceError(UserError):
+    """A recording cannot be read or decoded."""
+
+
+class DatasetError(UserError):
+    """A dataset cannot be written, merged or validated as asked."""
+
+
+class StorageError(UserError):
+    """A permanent storage failure: missing object, access denied, bad bucket, bad key."""
+
+
+class TransientStorageError(InfrastructureError):
+    """A storage failure that may go away: connection reset, timeout, 5xx, throttling."""
+
+
+class StateError(InfrastructureError):
+    """The state store failed or refused an operation."""
+
+
+class CircuitOpenError(InfrastructureError):
+    """A circuit breaker is open: the service behind it failed repeatedly and is not called for now."""
