@@ -1,0 +1,7 @@
+"""LeRobot datasets: feature spec, on-disk layout, stats, episode writer, dataset writers, merge, validate."""
+
+from __future__ import annotations
+
+from roboflow.lerobot.spec import CameraFeature, DatasetSpec, FlushSettings, VectorFeature, VideoSettings
+
+__all__ = ["CameraFeature", "DatasetSpec", "FlushSettings", "VectorFeature", "VideoSettings"]
