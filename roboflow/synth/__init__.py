@@ -1,0 +1,23 @@
+"""Realistic synthetic recordings with a known ground truth (``roboflow synth``).
+
+``write_recording(path, SynthSpec(...), format)`` writes MCAP, ROS1 bag or rosbag2 (sqlite3, mcap);
+:mod:`roboflow.synth.truth` gives the values every message holds, as pure functions of time.
+"""
+
+from __future__ import annotations
+
+from roboflow.synth.formats import FORMATS
+from roboflow.synth.generate import SynthManifest, TopicManifest, write_recording
+from roboflow.synth.spec import CameraSpec, ImageKind, SynthSpec
+from roboflow.synth.timeline import stream_times
+
+__all__ = [
+    "FORMATS",
+    "CameraSpec",
+    "ImageKind",
+    "SynthManifest",
+    "SynthSpec",
+    "TopicManifest",
+    "stream_times",
+    "write_recording",
+]

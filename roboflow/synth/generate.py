@@ -1,0 +1,214 @@
+"""Write a synthetic recording in any supported format, streaming, and describe what was written."""
+
+from __future__ import annotations
+
+import heapq
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from rosbags.typesys import Stores, get_typestore
+from rosbags.typesys.store import Typestore
+
+from roboflow.errors import ConfigError, RoboflowError, StorageError
+from roboflow.synth.content import factory_for
+from roboflow.synth.formats import RecordingWriter, infer_format, writer_class
+from roboflow.synth.spec import SynthSpec
+from roboflow.synth.timeline import Stream, streams, time_blocks
+
+__all__ = ["SynthManifest", "TopicManifest", "write_recording"]
+
+_TYPESTORES = {1: Stores.ROS1_NOETIC, 2: Stores.ROS2_HUMBLE}
+
+
+@dataclass(frozen=True, slots=True)
+class TopicManifest:
+    """What one topic of a written recording holds."""
+
+    topic: str
+    msgtype: str  #: e.g. ``sensor_msgs/msg/JointState``
+    count: int
+    first_stamp_ns: int  #: header stamp of the first message (log time for headerless topics)
+    last_stamp_ns: int
+    first_log_time_ns: int
+    last_log_time_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class SynthManifest:
+    """A written recording: where, in which format, from which spec, and its topics."""
+
+    path: Path
+    format: str
+    compression: str
+    spec: SynthSpec
+    topics: tuple[TopicManifest, ...]
+    bytes_written: int  #: size on disk (the sum over a rosbag2 directory's files)
+    seconds: float  #: wall time spent writing
+
+    @property
+    def message_count(self) -> int:
+        """Messages over all topics."""
+        return sum(topic.count for topic in self.topics)
+
+    @property
+    def mb_per_s(self) -> float:
+        """Output megabytes (1e6 bytes) written per second of wall time."""
+        return self.bytes_written / 1e6 / max(self.seconds, 1e-9)
+
+    def topic(self, name: str) -> TopicManifest:
+        """The manifest of topic ``name``.
+
+        Raises:
+            ConfigError: No such topic.
+        """
+        for topic in self.topics:
+            if topic.topic == name:
+                return topic
+        raise ConfigError(f"no topic {name!r}", path=str(self.path))
+
+
+def write_recording(
+    path: str | os.PathLike[str],
+    spec: SynthSpec | None = None,
+    format: str | None = None,  # noqa: A002 - the word users know
+    *,
+    compression: str | None = None,
+    overwrite: bool = False,
+) -> SynthManifest:
+    """Generate the recording described by ``spec`` at ``path``.
+
+    The recording appears at ``path`` only when complete (it is written next to it and renamed).
+
+    Args:
+        path: Output file (``.mcap``, ``.bag``) or rosbag2 directory.
+        spec: What to generate; ``SynthSpec()`` by default.
+        format: ``mcap``, ``ros1``, ``ros2-sqlite3`` or ``ros2-mcap``; inferred from ``path`` when None.
+        compression: A name from the writer's ``compressions`` (mcap: zstd|lz4|none; ros1: none|bz2|lz4;
+            ros2-sqlite3: none|zstd-message|zstd-file; ros2-mcap: zstd|none|zstd-message|zstd-file);
+            the first is the default.
+        overwrite: Replace an existing file (or rosbag2 directory).
+
+    Raises:
+        ConfigError: Unknown format or compression.
+        StorageError: ``path`` exists (without ``overwrite``) or cannot be written.
+    """
+    target = Path(path)
+    spec = spec if spec is not None else SynthSpec()
+    fmt = format or infer_format(target)
+    cls = writer_class(fmt)
+    compression = compression or cls.compressions[0]
+    if compression not in cls.compressions:
+        raise ConfigError(
+            f"format {fmt} has no compression {compression!r}", hint=f"use one of {', '.join(cls.compressions)}"
+        )
+    _check_target(target, overwrite)
+    started = time.perf_counter()
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as err:
+        raise StorageError(f"cannot write here: {err.strerror}", path=str(target.parent)) from err
+    try:
+        staged = staging / target.name
+        topics = _write(staged, spec, cls, compression)
+        size = _size(staged)
+        _publish(staged, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return SynthManifest(target, fmt, compression, spec, topics, size, time.perf_counter() - started)
+
+
+def _write(path: Path, spec: SynthSpec, cls: type[RecordingWriter], compression: str) -> tuple[TopicManifest, ...]:
+    typestore = _typestore(cls.ros_version)
+    serialize: Callable[[object, str], memoryview]
+    serialize = typestore.serialize_ros1 if cls.ros_version == 1 else typestore.serialize_cdr
+    all_streams = streams(spec)
+    factories = [factory_for(spec, stream, typestore) for stream in all_streams]
+    tallies = [_Tally() for _ in all_streams]
+    try:
+        writer = cls(path, compression)
+    except (OSError, RuntimeError) as err:  # rosbags' WriterError is a plain Exception subclass
+        raise StorageError(f"cannot create: {err}", path=str(path)) from err
+    try:
+        channels = [writer.add_topic(s.topic, s.msgtype, typestore) for s in all_streams]
+        for log_time, index, k, stamp in heapq.merge(*(_events(spec, s, i) for i, s in enumerate(all_streams))):
+            message = factories[index].build(k, stamp)
+            writer.write(channels[index], log_time, serialize(message, all_streams[index].msgtype))
+            tallies[index].add(stamp, log_time)
+        writer.close()
+    except RoboflowError:
+        writer.abort()
+        raise
+    except Exception as err:  # rosbags raises WriterError(Exception); mcap raises its own
+        writer.abort()
+        raise StorageError(f"writing failed: {err}", path=str(path)) from err
+    return tuple(tally.manifest(stream) for tally, stream in zip(tallies, all_streams, strict=True))
+
+
+def _events(spec: SynthSpec, stream: Stream, index: int) -> Iterator[tuple[int, int, int, int]]:
+    """(log time, stream index, k, stamp) of every message of ``stream``, in order."""
+    k = 0
+    for stamps, logs in time_blocks(spec, stream):
+        for stamp, log_time in zip(stamps.tolist(), logs.tolist(), strict=True):
+            yield log_time, index, k, stamp
+            k += 1
+
+
+@lru_cache(maxsize=2)
+def _typestore(ros_version: int) -> Typestore:
+    return get_typestore(_TYPESTORES[ros_version])
+
+
+class _Tally:
+    """Counts the messages of one stream and keeps its first and last (stamp, log time)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first = self.last = (0, 0)
+
+    def add(self, stamp: int, log_time: int) -> None:
+        if not self.count:
+            self.first = (stamp, log_time)
+        self.last = (stamp, log_time)
+        self.count += 1
+
+    def manifest(self, stream: Stream) -> TopicManifest:
+        (first_stamp, first_log), (last_stamp, last_log) = self.first, self.last
+        return TopicManifest(stream.topic, stream.msgtype, self.count, first_stamp, last_stamp, first_log, last_log)
+
+
+def _check_target(target: Path, overwrite: bool) -> None:
+    if not target.parent.is_dir():
+        raise StorageError("the directory does not exist", path=str(target.parent), hint="create it first")
+    if not (target.exists() or target.is_symlink()):
+        return
+    if not overwrite:
+        raise StorageError("exists already, not overwriting", path=str(target), hint="pass --overwrite")
+    if target.is_dir() and not (target / "metadata.yaml").is_file():
+        raise StorageError(
+            "is a directory but not a rosbag2 bag (no metadata.yaml); refusing to replace it",
+            path=str(target),
+            hint="choose another output path",
+        )
+
+
+def _publish(staged: Path, target: Path) -> None:
+    try:
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif staged.is_dir() and (target.exists() or target.is_symlink()):
+            target.unlink()
+        os.replace(staged, target)
+    except OSError as err:
+        raise StorageError(f"cannot move the finished recording into place: {err.strerror}", path=str(target)) from err
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(child.stat().st_size for child in path.rglob("*") if child.is_file())
+    return path.stat().st_size

@@ -1,0 +1,61 @@
+"""ROS2 bag directories (metadata.yaml + one ``.db3`` or ``.mcap`` file), via rosbags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from rosbags.interfaces import Connection
+from rosbags.rosbag2 import StoragePlugin, Writer
+from rosbags.rosbag2.enums import CompressionFormat, CompressionMode
+from rosbags.typesys.store import Typestore
+
+__all__ = ["Ros2McapWriter", "Ros2SqliteWriter"]
+
+#: metadata.yaml version written (Jazzy's).
+BAG_VERSION = 9
+_MODES = {
+    "none": CompressionMode.NONE,
+    "zstd": CompressionMode.STORAGE,  # zstd-compressed MCAP chunks (mcap storage only)
+    "zstd-message": CompressionMode.MESSAGE,
+    "zstd-file": CompressionMode.FILE,
+}
+
+
+class _Ros2Writer:
+    ros_version: ClassVar[int] = 2
+    compressions: ClassVar[tuple[str, ...]]
+    storage: ClassVar[StoragePlugin]
+
+    def __init__(self, path: Path, compression: str) -> None:
+        self._bag = Writer(path, version=BAG_VERSION, storage_plugin=self.storage)
+        self._bag.set_compression(_MODES[compression], CompressionFormat.ZSTD)
+        self._bag.open()
+        self._connections: list[Connection] = []
+
+    def add_topic(self, topic: str, msgtype: str, typestore: Typestore) -> int:
+        self._connections.append(self._bag.add_connection(topic, msgtype, typestore=typestore))
+        return len(self._connections) - 1
+
+    def write(self, channel: int, log_time_ns: int, data: memoryview) -> None:
+        self._bag.write(self._connections[channel], log_time_ns, data)
+
+    def close(self) -> None:
+        self._bag.close()
+
+    def abort(self) -> None:
+        self._bag.abort()
+
+
+class Ros2SqliteWriter(_Ros2Writer):
+    """A rosbag2 directory with sqlite3 storage (uncompressed, or zstd per message or per file)."""
+
+    compressions = ("none", "zstd-message", "zstd-file")
+    storage = StoragePlugin.SQLITE3
+
+
+class Ros2McapWriter(_Ros2Writer):
+    """A rosbag2 directory with mcap storage (zstd chunks by default)."""
+
+    compressions = ("zstd", "none", "zstd-message", "zstd-file")
+    storage = StoragePlugin.MCAP
