@@ -165,7 +165,7 @@ def _finish(moments: _Moments, count: int, histograms: Callable[[np.ndarray, np.
 
 def _as_rows(batch: np.ndarray) -> np.ndarray:
     array = np.asarray(batch, dtype=np.float64)
-    return array.reshape(len(array), -1)
+    return array.reshape(len(array), -1) if array.ndim != 2 else array
 
 
 def _stream_stats(batches: Callable[[], Iterable[np.ndarray]]) -> FeatureStats:
@@ -243,6 +243,9 @@ def parquet_stats(path: Path, columns: Sequence[str], batch_rows: int = 65536) -
     """
     try:
         parquet = pq.ParquetFile(path)
+        missing = [column for column in columns if column not in parquet.schema_arrow.names]
+        if missing:
+            raise DatasetError(f"cannot compute stats: no column {', '.join(missing)}", path=str(path))
         result: Stats = {}
         for column in columns:
 

@@ -1,0 +1,87 @@
+"""Camera frames as they arrive (numpy arrays) and what the encoder and the stats need from them.
+
+Three in-memory layouts are accepted for a camera of ``height`` x ``width``:
+
+* ``RGB``: ``(height, width, 3)`` uint8, the usual case;
+* ``YUV420``: ``(height * 3 // 2, width)`` uint8, planar yuv420p (limited range) as PyAV lays it out
+  (``VideoFrame.to_ndarray(format="yuv420p")``). Goes to the encoder without any colour conversion, e.g.
+  a JPEG decoded straight to YUV (PyAV's mjpeg decoder, then ``reformat(format="yuv420p")``);
+* ``GRAY``: ``(height, width)`` or ``(height, width, 1)`` uint8, stored as a 3-channel video.
+
+16-bit frames (depth) are refused: an 8-bit video cannot hold them.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import av
+import numpy as np
+
+from roboflow.errors import DatasetError
+
+__all__ = ["PixelLayout", "frame_layout", "rgb_thumbnail", "to_video_frame"]
+
+
+class PixelLayout(str, Enum):
+    """How a frame's pixels are laid out in its array (see the module docstring)."""
+
+    RGB = "rgb24"
+    YUV420 = "yuv420p"
+    GRAY = "gray"
+
+
+def frame_layout(array: np.ndarray, height: int, width: int, *, name: str = "camera") -> PixelLayout:
+    """Recognise the layout of a frame of a ``height`` x ``width`` camera.
+
+    Raises:
+        DatasetError: Wrong dtype (16-bit depth included) or a shape matching no layout.
+    """
+    if array.dtype != np.uint8:
+        raise DatasetError(
+            f"{name}: frames must be uint8, got {array.dtype}",
+            hint="16-bit depth cannot be stored in a LeRobot video; leave it out or scale it to 8-bit gray",
+        )
+    shape = array.shape
+    if shape == (height, width, 3):
+        return PixelLayout.RGB
+    if shape in ((height, width), (height, width, 1)):
+        return PixelLayout.GRAY
+    if shape == (height * 3 // 2, width):
+        return PixelLayout.YUV420
+    raise DatasetError(
+        f"{name}: frame of shape {shape} matches no layout of a {width}x{height} camera",
+        hint=f"pass ({height}, {width}, 3) RGB, ({height}, {width}) gray or ({height * 3 // 2}, {width}) yuv420p",
+    )
+
+
+def to_video_frame(array: np.ndarray, layout: PixelLayout) -> av.VideoFrame:
+    """A PyAV frame holding a copy of ``array`` (the caller may reuse its buffer at once)."""
+    data = np.ascontiguousarray(array)
+    if layout is PixelLayout.GRAY and data.ndim == 3:
+        data = data[:, :, 0]
+    return av.VideoFrame.from_ndarray(data, format=layout.value)
+
+
+def rgb_thumbnail(array: np.ndarray, layout: PixelLayout, stride: int) -> np.ndarray:
+    """RGB pixels ``[::stride, ::stride]`` of a frame, ``(ceil(h/stride), ceil(w/stride), 3)`` uint8.
+
+    For yuv420p input the pixels are converted with BT.601 limited-range coefficients (the inverse of what
+    swscale applies to RGB input), each pixel taking the chroma sample that covers it.
+    """
+    if layout is PixelLayout.RGB:
+        return np.ascontiguousarray(array[::stride, ::stride])
+    if layout is PixelLayout.GRAY:
+        gray = array.reshape(array.shape[0], array.shape[1])[::stride, ::stride]
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    height = array.shape[0] * 2 // 3
+    width = array.shape[1]
+    rows = np.arange(0, height, stride)
+    cols = np.arange(0, width, stride)
+    luma = array[:height][np.ix_(rows, cols)].astype(np.float32) - 16.0
+    chroma = array[height:].reshape(2, height // 2, width // 2)
+    u = chroma[0][np.ix_(rows // 2, cols // 2)].astype(np.float32) - 128.0
+    v = chroma[1][np.ix_(rows // 2, cols // 2)].astype(np.float32) - 128.0
+    y = 1.164383 * luma
+    rgb = np.stack([y + 1.596027 * v, y - 0.391762 * u - 0.812968 * v, y + 2.017232 * u], axis=2)
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
