@@ -33,7 +33,7 @@ class _Headers:
     def __init__(self, typestore: Typestore, frame_id: str) -> None:
         self._header = typestore.types["std_msgs/msg/Header"]
         self._time = typestore.types["builtin_interfaces/msg/Time"]
-        self._has_seq = "seq" in self._header.__dataclass_fields__
+        self._has_seq = any(name == "seq" for name, _ in typestore.fielddefs["std_msgs/msg/Header"][1])
         self._frame_id = frame_id
 
     def __call__(self, k: int, stamp_ns: int) -> Any:
@@ -107,7 +107,9 @@ class _Actions:
         self._components = np.arange(spec.n_joints)
         dimension = typestore.types["std_msgs/msg/MultiArrayDimension"]
         layout = typestore.types["std_msgs/msg/MultiArrayLayout"]
-        self._layout = layout(dim=[dimension(label="joints", size=spec.n_joints, stride=spec.n_joints)], data_offset=0)
+        self._layout = layout(
+            dim=[dimension(label="joints", size=spec.n_joints, stride=spec.n_joints)], data_offset=0
+        )
         self._cls = typestore.types[stream.msgtype]
 
     def build(self, k: int, stamp_ns: int) -> object:

@@ -76,7 +76,7 @@ class SynthManifest:
 def write_recording(
     path: str | os.PathLike[str],
     spec: SynthSpec | None = None,
-    format: str | None = None,  # noqa: A002 - the word users know
+    format: str | None = None,
     *,
     compression: str | None = None,
     overwrite: bool = False,
@@ -105,7 +105,8 @@ def write_recording(
     compression = compression or cls.compressions[0]
     if compression not in cls.compressions:
         raise ConfigError(
-            f"format {fmt} has no compression {compression!r}", hint=f"use one of {', '.join(cls.compressions)}"
+            f"format {fmt} has no compression {compression!r}",
+            hint=f"use one of {', '.join(cls.compressions)}",
         )
     _check_target(target, overwrite)
     started = time.perf_counter()
@@ -123,7 +124,9 @@ def write_recording(
     return SynthManifest(target, fmt, compression, spec, topics, size, time.perf_counter() - started)
 
 
-def _write(path: Path, spec: SynthSpec, cls: type[RecordingWriter], compression: str) -> tuple[TopicManifest, ...]:
+def _write(
+    path: Path, spec: SynthSpec, cls: type[RecordingWriter], compression: str
+) -> tuple[TopicManifest, ...]:
     typestore = _typestore(cls.ros_version)
     serialize: Callable[[object, str], memoryview]
     serialize = typestore.serialize_ros1 if cls.ros_version == 1 else typestore.serialize_cdr
@@ -136,7 +139,9 @@ def _write(path: Path, spec: SynthSpec, cls: type[RecordingWriter], compression:
         raise StorageError(f"cannot create: {err}", path=str(path)) from err
     try:
         channels = [writer.add_topic(s.topic, s.msgtype, typestore) for s in all_streams]
-        for log_time, index, k, stamp in heapq.merge(*(_events(spec, s, i) for i, s in enumerate(all_streams))):
+        for log_time, index, k, stamp in heapq.merge(
+            *(_events(spec, s, i) for i, s in enumerate(all_streams))
+        ):
             message = factories[index].build(k, stamp)
             writer.write(channels[index], log_time, serialize(message, all_streams[index].msgtype))
             tallies[index].add(stamp, log_time)
@@ -179,7 +184,9 @@ class _Tally:
 
     def manifest(self, stream: Stream) -> TopicManifest:
         (first_stamp, first_log), (last_stamp, last_log) = self.first, self.last
-        return TopicManifest(stream.topic, stream.msgtype, self.count, first_stamp, last_stamp, first_log, last_log)
+        return TopicManifest(
+            stream.topic, stream.msgtype, self.count, first_stamp, last_stamp, first_log, last_log
+        )
 
 
 def _check_target(target: Path, overwrite: bool) -> None:
@@ -205,7 +212,9 @@ def _publish(staged: Path, target: Path) -> None:
             target.unlink()
         os.replace(staged, target)
     except OSError as err:
-        raise StorageError(f"cannot move the finished recording into place: {err.strerror}", path=str(target)) from err
+        raise StorageError(
+            f"cannot move the finished recording into place: {err.strerror}", path=str(target)
+        ) from err
 
 
 def _size(path: Path) -> int:

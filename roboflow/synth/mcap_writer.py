@@ -41,7 +41,7 @@ class McapWriter:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._writer.finish()
+            self._writer.finish()  # type: ignore[no-untyped-call]
             self._file.close()
 
     def abort(self) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from rosbags.interfaces import Connection
 from rosbags.rosbag1 import Writer
-from rosbags.rosbag1.writer import Connection
 from rosbags.typesys.store import Typestore
 
 __all__ = ["Ros1Writer"]
@@ -29,7 +29,9 @@ class Ros1Writer:
         self._connections: list[Connection] = []
 
     def add_topic(self, topic: str, msgtype: str, typestore: Typestore) -> int:
-        self._connections.append(self._bag.add_connection(topic, msgtype, typestore=typestore, callerid="/synth"))
+        self._connections.append(
+            self._bag.add_connection(topic, msgtype, typestore=typestore, callerid="/synth")
+        )
         return len(self._connections) - 1
 
     def write(self, channel: int, log_time_ns: int, data: memoryview) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from rosbags.interfaces import Connection
 from rosbags.rosbag2 import StoragePlugin, Writer
@@ -13,7 +13,7 @@ from rosbags.typesys.store import Typestore
 __all__ = ["Ros2McapWriter", "Ros2SqliteWriter"]
 
 #: metadata.yaml version written (Jazzy's).
-BAG_VERSION = 9
+BAG_VERSION: Literal[9] = 9
 _MODES = {
     "none": CompressionMode.NONE,
     "zstd": CompressionMode.STORAGE,  # zstd-compressed MCAP chunks (mcap storage only)

@@ -26,7 +26,6 @@ __all__ = [
 ]
 
 
-
 class ImageKind(str, Enum):
     """How a camera publishes its frames."""
 
@@ -69,7 +68,9 @@ class CameraSpec:
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.name):
-            raise ConfigError(f"camera name {self.name!r} is not a valid ROS name", hint="use letters, digits, _")
+            raise ConfigError(
+                f"camera name {self.name!r} is not a valid ROS name", hint="use letters, digits, _"
+            )
         object.__setattr__(self, "kind", _image_kind(self.kind))
         if self.width < MIN_WIDTH or self.height < MIN_HEIGHT:
             raise ConfigError(
@@ -108,7 +109,7 @@ class SynthSpec:
         jpeg_quality: JPEG quality of the compressed cameras.
     """
 
-    duration_s: float = 2.0
+    duration_s: float = 5.0
     cameras: tuple[CameraSpec, ...] = DEFAULT_CAMERAS
     joint_rate_hz: float = 200.0
     n_joints: int = 14
@@ -129,7 +130,9 @@ class SynthSpec:
         if not 1 <= self.n_joints <= 1000:
             raise ConfigError(f"n_joints {self.n_joints} must be between 1 and 1000")
         if not 0 <= self.jitter < 0.5:
-            raise ConfigError(f"jitter {self.jitter} must be in [0, 0.5)", hint="it is a fraction of the period")
+            raise ConfigError(
+                f"jitter {self.jitter} must be in [0, 0.5)", hint="it is a fraction of the period"
+            )
         if self.start_time_ns < 0:
             raise ConfigError(f"start time {self.start_time_ns} ns must not be negative")
         if not 1 <= self.jpeg_quality <= 100:
@@ -142,14 +145,18 @@ class SynthSpec:
         topics = [camera.topic for camera in self.cameras] + [self.joint_topic, self.action_topic]
         duplicates = sorted({topic for topic in topics if topics.count(topic) > 1})
         if duplicates:
-            raise ConfigError(f"topics used twice: {', '.join(duplicates)}", hint="give each camera its own name")
+            raise ConfigError(
+                f"topics used twice: {', '.join(duplicates)}", hint="give each camera its own name"
+            )
 
     def count(self, rate_hz: float) -> int:
         """Number of messages of a stream at ``rate_hz`` (nominal times ``k / rate_hz < duration_s``)."""
         return math.ceil(round(self.duration_s * rate_hz, 6))
 
 
-def parse_cameras(text: str, *, width: int = 640, height: int = 480, fps: float = 30.0) -> tuple[CameraSpec, ...]:
+def parse_cameras(
+    text: str, *, width: int = 640, height: int = 480, fps: float = 30.0
+) -> tuple[CameraSpec, ...]:
     """Parse the CLI camera list ``NAME:KIND[:WxH][@FPS],...`` (``none`` for no camera).
 
     Args:

@@ -96,7 +96,9 @@ def streams(spec: SynthSpec) -> tuple[Stream, ...]:
     )
 
 
-def time_blocks(spec: SynthSpec, stream: Stream, block: int = 4096) -> Iterator[tuple[Int64Array, Int64Array]]:
+def time_blocks(
+    spec: SynthSpec, stream: Stream, block: int = 4096
+) -> Iterator[tuple[Int64Array, Int64Array]]:
     """Stamps and log times of ``stream`` in blocks of ``block`` messages (memory bounded).
 
     The values do not depend on ``block``.

@@ -12,8 +12,7 @@ import simplejpeg
 from mcap.reader import make_reader
 
 from roboflow.errors import ConfigError, StorageError
-from roboflow.synth import SynthSpec, stream_times, write_recording
-from roboflow.synth import truth
+from roboflow.synth import SynthSpec, stream_times, truth, write_recording
 from roboflow.synth.timeline import streams
 
 FORMATS = {"mcap": "rec.mcap", "ros1": "rec.bag", "ros2-sqlite3": "rec_db3", "ros2-mcap": "rec_mcap"}
@@ -37,7 +36,12 @@ def written(request: pytest.FixtureRequest, tmp_path: Path, small_spec: SynthSpe
 
 def test_counts_and_types_match_the_spec(written: tuple, small_spec: SynthSpec) -> None:
     fmt, manifest, recording = written
-    expected = {"/cam_high/image_raw/compressed": 30, "/cam_wrist/image_raw": 15, "/joint_states": 200, "/action": 50}
+    expected = {
+        "/cam_high/image_raw/compressed": 30,
+        "/cam_wrist/image_raw": 15,
+        "/joint_states": 200,
+        "/action": 50,
+    }
     assert {topic: len(messages) for topic, messages in recording.items()} == expected
     assert {t.topic: t.count for t in manifest.topics} == expected
     assert manifest.message_count == 295
@@ -80,7 +84,9 @@ def test_actions_equal_truth_at_their_log_time(written: tuple, small_spec: Synth
         assert message.stamp is None
         assert message.msg.layout.dim[0].size == small_spec.n_joints
         t = truth.seconds(message.log_time, small_spec.start_time_ns)
-        np.testing.assert_array_equal(np.asarray(message.msg.data), truth.action(t, np.arange(small_spec.n_joints)))
+        np.testing.assert_array_equal(
+            np.asarray(message.msg.data), truth.action(t, np.arange(small_spec.n_joints))
+        )
 
 
 def test_image_frame_numbers_and_cameras_decode_back(written: tuple, small_spec: SynthSpec) -> None:
@@ -93,7 +99,9 @@ def test_image_frame_numbers_and_cameras_decode_back(written: tuple, small_spec:
             assert truth.decode_pattern(pixels) == truth.FramePattern(k, index, bgr=False)
             assert message.msg.header.frame_id == f"{camera.name}_optical_frame"
             if camera.kind.value == "rgb8":
-                np.testing.assert_array_equal(pixels, truth.render_frame(k, camera.width, camera.height, index))
+                np.testing.assert_array_equal(
+                    pixels, truth.render_frame(k, camera.width, camera.height, index)
+                )
 
 
 def test_mcap_has_zstd_chunks_ros2msg_schemas_and_statistics(tmp_path: Path, small_spec: SynthSpec) -> None:
