@@ -125,6 +125,7 @@ def test_mcap_has_zstd_chunks_ros2msg_schemas_and_statistics(tmp_path: Path, sma
         ("ros2-sqlite3", "bag", "zstd-message"),
         ("ros2-sqlite3", "bag", "zstd-file"),
         ("ros2-mcap", "bag", "none"),
+        ("ros2-mcap", "bag", "zstd-file"),
     ],
 )
 def test_compressed_variants_read_back(
