@@ -1,0 +1,87 @@
+"""Recompute an episode's stats from its files, for sources whose stats lack keys the output needs.
+
+v2.1 datasets carry no quantiles; a v3.0 output needs them. Numeric features are recomputed from the
+episode's rows, cameras from its sampled video frames (decoded, so within codec error of the originals).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from fractions import Fraction
+
+import av
+import numpy as np
+import pyarrow as pa
+
+from roboflow.errors import DatasetError
+from roboflow.lerobot.assemble import DatasetHeader, EpisodePart, read_rows
+from roboflow.lerobot.stats import (
+    STAT_KEYS,
+    FeatureStats,
+    Stats,
+    feature_stats,
+    image_stats,
+    pixel_stride,
+    sample_indices,
+)
+from roboflow.lerobot.validate_common import stats_features
+from roboflow.lerobot.videocat import VideoSlice
+
+__all__ = ["complete_stats"]
+
+
+def complete_stats(part: EpisodePart, header: DatasetHeader) -> EpisodePart:
+    """``part`` itself when its stats have every key of :data:`STAT_KEYS` for every feature, else a copy
+    with the stats recomputed from its rows and videos."""
+    features = header.features
+    needed = stats_features(features)
+    if all(set(STAT_KEYS) <= set(part.stats.get(name, {})) for name in needed):
+        return part
+    video_keys = [key for key in needed if features[key]["dtype"] == "video"]
+    numeric = [key for key in needed if key not in video_keys]
+    stats: Stats = _row_stats(part, numeric)
+    for key in video_keys:
+        stats[key] = _video_stats(part.videos[key], features[key]["shape"], header.fps)
+    return dataclasses.replace(part, stats=stats)
+
+
+def _row_stats(part: EpisodePart, columns: list[str]) -> Stats:
+    batches = list(read_rows(part.rows))
+    stats: Stats = {}
+    for column in columns:
+        arrays = [batch.column(column) for batch in batches]
+        values = [
+            a.flatten().to_numpy(zero_copy_only=False).reshape(len(a), -1)
+            if pa.types.is_fixed_size_list(a.type)
+            else a.to_numpy(zero_copy_only=False)
+            for a in arrays
+        ]
+        stats[column] = feature_stats(np.concatenate(values))
+    return stats
+
+
+def _video_stats(piece: VideoSlice, shape: list[int], fps: int) -> FeatureStats:
+    height, width = shape[0], shape[1]
+    stride = pixel_stride(height, width)
+    wanted = {piece.start + k for k in sample_indices(piece.length)}
+    frames: dict[int, np.ndarray] = {}
+    try:
+        with av.open(str(piece.path)) as container:
+            stream = container.streams.video[0]
+            base = Fraction(stream.time_base or Fraction(1, 1))
+            container.seek(
+                int(Fraction(piece.start, fps) / base), stream=stream, backward=True, any_frame=False
+            )
+            for frame in container.decode(stream):
+                if frame.pts is None:
+                    continue
+                number = round(frame.pts * base * fps)
+                if number >= piece.start + piece.length:
+                    break
+                if number in wanted:
+                    frames[number] = frame.to_ndarray(format="rgb24")[::stride, ::stride]
+    except av.FFmpegError as err:
+        raise DatasetError(f"cannot decode video for stats: {err}", path=str(piece.path)) from err
+    if len(frames) != len(wanted):
+        raise DatasetError(f"{len(wanted) - len(frames)} sampled frames missing", path=str(piece.path))
+    return image_stats(np.stack([frames[number] for number in sorted(frames)]))
