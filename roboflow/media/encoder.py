@@ -56,7 +56,6 @@ class VideoEncoder:
             stream.pix_fmt = settings.pix_fmt
             stream.codec_context.time_base = Fraction(1, fps)
             stream.time_base = Fraction(1, fps * TIME_BASE_MULTIPLIER)
-            stream.codec_context.open()
         except (av.FFmpegError, ValueError) as err:
             self._container.close()
             path.unlink(missing_ok=True)
@@ -99,6 +98,8 @@ class VideoEncoder:
         if not self._closed:
             self._closed = True
             try:
+                if self.frames:
+                    self._stream.encode(None)  # end of stream, packets dropped (SVT-AV1 logs an error without)
                 self._container.close()
             except (av.FFmpegError, OSError, ValueError):
                 pass  # the file is deleted below; a failing close has nothing left to tell

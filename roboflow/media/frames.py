@@ -56,11 +56,12 @@ def frame_layout(array: np.ndarray, height: int, width: int, *, name: str = "cam
 
 
 def to_video_frame(array: np.ndarray, layout: PixelLayout) -> av.VideoFrame:
-    """A PyAV frame holding a copy of ``array`` (the caller may reuse its buffer at once)."""
-    data = np.ascontiguousarray(array)
-    if layout is PixelLayout.GRAY and data.ndim == 3:
-        data = data[:, :, 0]
-    return av.VideoFrame.from_ndarray(data, format=layout.value)
+    """A PyAV frame over a private copy of ``array`` (the caller may reuse its buffer at once).
+
+    One copy: PyAV's ``from_numpy_buffer`` wraps the copy without copying again.
+    """
+    data = np.array(array[:, :, 0] if layout is PixelLayout.GRAY and array.ndim == 3 else array, order="C")
+    return av.VideoFrame.from_numpy_buffer(data, format=layout.value)
 
 
 def rgb_thumbnail(array: np.ndarray, layout: PixelLayout, stride: int) -> np.ndarray:

@@ -274,6 +274,10 @@ def test_empty_episode_and_bad_encoder_settings(tmp_path: Path) -> None:
     with EpisodeWriter(tmp_path / "empty", make_spec(), X264) as writer:
         with pytest.raises(DatasetError, match="at least one frame"):
             writer.finish()
-    with pytest.raises(DatasetError, match="cannot open encoder libx264"):
-        EpisodeWriter(tmp_path / "bad", make_spec(), VideoSettings(codec="libx264", preset="no-such-preset"))
+    # The encoder opens on its thread with the first frame; its refusal surfaces in the caller's thread.
+    with pytest.raises(DatasetError, match=r"camera observation.images.\w+: video encoding failed at frame 0: .*preset"):
+        with EpisodeWriter(tmp_path / "bad", make_spec(), VideoSettings(codec="libx264", preset="no-such")) as writer:
+            for k in range(3):
+                writer.add_frame(frame(k), "t")
+            writer.finish()
     assert not any((tmp_path / "bad").rglob("*.*"))
