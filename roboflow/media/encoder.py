@@ -43,6 +43,8 @@ class VideoEncoder:
         self.frames = 0
         self._fps = fps
         self._closed = False
+        if not path.parent.is_dir():  # the muxer opens the file only with the first packet
+            raise DatasetError("cannot create video: its directory does not exist", path=str(path))
         try:
             self._container = av.open(str(path), mode="w", format="mp4")
         except (av.FFmpegError, OSError) as err:

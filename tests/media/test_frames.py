@@ -1,0 +1,66 @@
+"""Frame layouts (RGB, yuv420p, gray), their PyAV frames, the RGB thumbnails for stats, pixel channels."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+
+from roboflow.errors import DatasetError
+from roboflow.media.frames import PixelLayout, frame_layout, rgb_thumbnail, to_video_frame
+from roboflow.media.probe import pixel_channels
+from roboflow.synth.truth import render_frame
+
+H, W = 48, 64
+
+
+def test_layouts_are_recognised_by_shape() -> None:
+    assert frame_layout(np.zeros((H, W, 3), np.uint8), H, W) is PixelLayout.RGB
+    assert frame_layout(np.zeros((H, W), np.uint8), H, W) is PixelLayout.GRAY
+    assert frame_layout(np.zeros((H, W, 1), np.uint8), H, W) is PixelLayout.GRAY
+    assert frame_layout(np.zeros((H * 3 // 2, W), np.uint8), H, W) is PixelLayout.YUV420
+
+
+def test_wrong_frames_are_refused_with_the_fix() -> None:
+    with pytest.raises(DatasetError, match=r"cam: frames must be uint8, got uint16 \(16-bit depth"):
+        frame_layout(np.zeros((H, W), np.uint16), H, W, name="cam")
+    with pytest.raises(DatasetError, match=r"frame of shape \(48, 64, 4\) matches no layout of a 64x48 camera"):
+        frame_layout(np.zeros((H, W, 4), np.uint8), H, W)
+
+
+def test_video_frames_copy_the_input() -> None:
+    rgb = render_frame(3, W, H)
+    frame = to_video_frame(rgb, PixelLayout.RGB)
+    rgb[:] = 0
+    assert frame.format.name == "rgb24"
+    np.testing.assert_array_equal(frame.to_ndarray(), render_frame(3, W, H))
+    window = np.zeros((H + 10, W + 10, 3), np.uint8)[5 : 5 + H, 5 : 5 + W]  # not contiguous
+    assert to_video_frame(window, PixelLayout.RGB).to_ndarray().shape == (H, W, 3)
+    gray = to_video_frame(render_frame(3, W, H)[:, :, :1], PixelLayout.GRAY)
+    assert gray.format.name == "gray"
+    np.testing.assert_array_equal(gray.to_ndarray(), render_frame(3, W, H)[:, :, 0])
+
+
+@pytest.mark.parametrize("stride", [1, 3, 4])
+def test_thumbnails_of_every_layout_agree(stride: int) -> None:
+    colours = np.random.default_rng(stride).integers(0, 256, size=(H // 16, W // 16, 3), dtype=np.uint8)
+    rgb = np.repeat(np.repeat(colours, 16, axis=0), 16, axis=1)  # 16x16 blocks of one colour
+    np.testing.assert_array_equal(rgb_thumbnail(rgb, PixelLayout.RGB, stride), rgb[::stride, ::stride])
+    yuv = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p").to_ndarray()
+    assert frame_layout(yuv, H, W) is PixelLayout.YUV420
+    converted = rgb_thumbnail(yuv, PixelLayout.YUV420, stride)
+    assert converted.shape == rgb[::stride, ::stride].shape
+    inside = (np.arange(0, H, stride) % 16 - 7.5)[:, None] ** 2 + (np.arange(0, W, stride) % 16 - 7.5)[None, :] ** 2
+    interior = inside < 4.5**2  # swscale filters chroma across block edges; compare away from them
+    error = np.abs(converted.astype(np.int16) - rgb[::stride, ::stride])[interior]
+    assert interior.sum() > 20 and error.max() <= 2  # 8-bit YUV rounding (out-of-gamut colours clip)
+    gray = rgb[:, :, 1]
+    thumbnail = rgb_thumbnail(gray, PixelLayout.GRAY, stride)
+    assert thumbnail.shape == (*gray[::stride, ::stride].shape, 3)
+    assert all(np.array_equal(thumbnail[:, :, c], gray[::stride, ::stride]) for c in range(3))
+
+
+def test_pixel_channels_rule() -> None:
+    assert [pixel_channels(p) for p in ("yuv420p", "gray", "gray16le", "rgba", "yuva420p", "rgb24")] == [3, 1, 1, 4, 4, 3]
+    with pytest.raises(DatasetError, match="unknown pixel format"):
+        pixel_channels("bayer_rggb8")
