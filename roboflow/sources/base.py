@@ -7,11 +7,11 @@ A source turns one recording (a file, a rosbag2 directory, or a seekable binary 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["Channel", "RawMessage", "RecordingInfo", "Schema", "Source", "TopicInfo"]
+__all__ = ["Channel", "ChannelStats", "RawMessage", "RecordingInfo", "Schema", "Source", "TopicInfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,21 @@ class RawMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelStats:
+    """Message count and log-time range of one channel, from the recording's index where it has one.
+
+    Attributes:
+        message_count: Number of messages.
+        start_time: Log time of the earliest message (ns), None when there are none.
+        end_time: Log time of the latest message (ns), None when there are none.
+    """
+
+    message_count: int
+    start_time: int | None
+    end_time: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class TopicInfo:
     """Summary of one topic, as ``roboflow inspect`` shows it."""
 
@@ -84,7 +99,12 @@ class TopicInfo:
 
 @dataclass(frozen=True, slots=True)
 class RecordingInfo:
-    """Summary of one recording."""
+    """Summary of one recording.
+
+    Attributes:
+        notes: Facts about how the recording is read that a user should know, e.g. that it stores no
+            message definitions and decoding uses a built-in ROS distro's types.
+    """
 
     path: str
     format: str
@@ -92,6 +112,7 @@ class RecordingInfo:
     end_time: int | None
     message_count: int
     topics: tuple[TopicInfo, ...]
+    notes: tuple[str, ...] = ()
 
     @property
     def duration_s(self) -> float:
@@ -115,6 +136,15 @@ class Source(Protocol):
         """Yield messages of the given topics (all when None) in log-time order.
 
         Topics not asked for are skipped before decompression where the format allows it.
+        """
+        ...
+
+    def statistics(self) -> Mapping[int, ChannelStats]:
+        """Per channel id: message count and log-time range (from the index where there is one).
+
+        Raises:
+            SourceError: The recording is damaged (e.g. truncated); the message says how many
+                messages are readable.
         """
         ...
 

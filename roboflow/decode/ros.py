@@ -1,0 +1,205 @@
+"""ROS1 and ROS2 (CDR) decoding with rosbags typestores built from the recording's own definitions.
+
+Types drift between ROS distros (``sensor_msgs/Range`` gained ``variance`` in Jazzy), so the
+definitions a recording embeds win over rosbags' built-in ones. When a recording stores none (older
+rosbag2 sqlite files), a built-in distro store is used: the one named by the recording's metadata
+(``Channel.metadata["ros_distro"]``), else the latest ROS2 LTS. If an embedded definition cannot
+decode a message but the built-in one can (placeholder definitions written by some tools), the
+built-in one is used and a warning logged once.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+from rosbags.serde import SerdeError
+from rosbags.typesys import Stores, TypesysError, get_types_from_idl, get_types_from_msg, get_typestore
+from rosbags.typesys.msg import normalize_msgtype
+from rosbags.typesys.store import Typestore
+
+from roboflow.errors import SourceError
+from roboflow.sources.base import Channel, Schema
+
+__all__ = ["DISTRO_KEY", "KNOWN_DISTROS", "builtin_store_name", "first_field_type", "ros_decoder"]
+
+log = logging.getLogger(__name__)
+
+#: Channel.metadata key a source sets to the recording's ROS distro (a hint for recordings without
+#: message definitions).
+DISTRO_KEY = "ros_distro"
+
+_DISTROS = {store.value.removeprefix("ros2_"): store for store in Stores if store.value.startswith("ros2_")}
+#: ROS2 distro names with a built-in rosbags store ("rolling" maps to the latest LTS).
+KNOWN_DISTROS = frozenset(_DISTROS) | {"rolling"}
+_SEPARATOR = re.compile(r"^={10,}\s*$", re.MULTILINE)
+_SERVICE_EVENT = re.compile(r"^(?P<pkg>[^/]+)/srv/(?P<name>\w+)_Event$")
+
+Decoder = Callable[[bytes | memoryview], object]
+
+
+def builtin_store_name(channel: Channel) -> str:
+    """Name of the built-in rosbags store used for ``channel`` when definitions are missing."""
+    return _base_store(channel).value
+
+
+def _base_store(channel: Channel) -> Stores:
+    if channel.message_encoding == "ros1":
+        return Stores.ROS1_NOETIC
+    distro = channel.metadata.get(DISTRO_KEY, "")
+    return _DISTROS.get(distro, Stores.LATEST)
+
+
+@lru_cache(maxsize=None)
+def _builtin(store: Stores) -> Typestore:
+    return get_typestore(store)
+
+
+def _typename(name: str) -> str:
+    """rosbags' key for a type name (``pkg/Type`` and ``pkg/msg/Type`` -> ``pkg/msg/Type``)."""
+    return normalize_msgtype(name)
+
+
+def parse_definitions(schema: Schema) -> dict[str, object]:
+    """Parse an embedded ros1msg/ros2msg/ros2idl definition into rosbags' types dict.
+
+    Raises:
+        TypesysError: The definition cannot be parsed.
+    """
+    text = schema.data.decode("utf-8", errors="replace")
+    if schema.encoding == "ros2idl":
+        types: dict[str, object] = {}
+        for section in _SEPARATOR.split(text):
+            body = section.strip()
+            if body.startswith("IDL:"):
+                body = body.split("\n", 1)[1] if "\n" in body else ""
+            if body:
+                types.update(get_types_from_idl(body))
+        return types
+    event = _SERVICE_EVENT.match(schema.name)
+    if event and re.search(r"^---\s*$", text, re.MULTILINE):
+        return _service_event_types(event["pkg"], event["name"], text)
+    return dict(get_types_from_msg(text, schema.name))
+
+
+def _service_event_types(package: str, name: str, text: str) -> dict[str, object]:
+    """Types of a ROS2 service event whose stored definition is the ``.srv`` text.
+
+    rosbag2 stores the service file (request ``---`` response) as the definition of
+    ``pkg/srv/Name_Event``; the event itself is ``info``, ``request[<=1]``, ``response[<=1]``.
+    """
+    request, response = re.split(r"^---\s*$", text, maxsplit=1, flags=re.MULTILINE)
+    base = f"{package}/srv/{name}"
+    types: dict[str, object] = {}
+    types.update(get_types_from_msg(request, f"{base}_Request"))
+    types.update(get_types_from_msg(response, f"{base}_Response"))
+    event = (
+        f"service_msgs/msg/ServiceEventInfo info\n{base}_Request[<=1] request\n{base}_Response[<=1] response\n"
+    )
+    types.update(get_types_from_msg(event, f"{base}_Event"))
+    return types
+
+
+@lru_cache(maxsize=256)
+def _embedded_store(schema: Schema, base: Stores) -> Typestore:
+    """A store with the built-in types of ``base``, overridden by the definitions in ``schema``."""
+    types = parse_definitions(schema)
+    store = get_typestore(base)
+    for name in types:
+        store.fielddefs.pop(name, None)
+        store.types.pop(name, None)
+    store.register(types)  # type: ignore[arg-type]
+    return store
+
+
+def _stores(channel: Channel) -> tuple[Typestore | None, Typestore]:
+    """(store from embedded definitions or None, built-in store) for ``channel``."""
+    base = _base_store(channel)
+    schema = channel.schema
+    embedded = None
+    if schema is not None and schema.data:
+        try:
+            embedded = _embedded_store(schema, base)
+        except (TypesysError, ValueError, KeyError) as err:
+            log.warning(
+                "%s: the stored definition of %s cannot be parsed (%s); trying built-in %s types",
+                channel.topic, schema.name, err, base.value,
+            )
+    return embedded, _builtin(base)
+
+
+def first_field_type(channel: Channel) -> str | None:
+    """Type name of the first field of ``channel``'s message type, None if unknown."""
+    if channel.schema is None:
+        return None
+    name = _typename(channel.schema.name)
+    for store in _stores(channel):
+        if store is not None and name in store.fielddefs:
+            fields = store.fielddefs[name][1]
+            if not fields:
+                return None
+            kind, detail = fields[0][1]
+            return detail if isinstance(detail, str) else None
+    return None
+
+
+def ros_decoder(channel: Channel) -> Decoder:
+    """A decoder for a ``ros1`` or ``cdr`` channel.
+
+    Raises:
+        SourceError: The channel has no type, or the type is neither defined in the recording nor
+            known to the built-in store.
+    """
+    schema = channel.schema
+    if schema is None or not schema.name:
+        raise SourceError(
+            f"channel {channel.topic} has no message type",
+            hint="a schemaless ROS channel cannot be decoded; read its raw bytes instead",
+        )
+    name = _typename(schema.name)
+    embedded, builtin = _stores(channel)
+    candidates = [store for store in (embedded, builtin) if store is not None and name in store.fielddefs]
+    if not candidates:
+        raise SourceError(
+            f"no definition of {schema.name} for {channel.topic}: the recording stores none and the "
+            f"built-in {_base_store(channel).value} types do not include it",
+            hint="record with a rosbag2/MCAP version that stores message definitions",
+        )
+    if embedded is None and schema.data == b"":
+        log.info("%s: recording stores no definition of %s; using built-in %s types",
+                 channel.topic, schema.name, _base_store(channel).value)
+    ros1 = channel.message_encoding == "ros1"
+    functions = [store.deserialize_ros1 if ros1 else store.deserialize_cdr for store in candidates]
+    return _Decoder(channel.topic, name, functions)
+
+
+class _Decoder:
+    """Deserialize with the first store that can; remember a working fallback."""
+
+    __slots__ = ("_functions", "_name", "_topic")
+
+    def __init__(self, topic: str, name: str, functions: list[Callable[[memoryview, str], object]]) -> None:
+        self._topic = topic
+        self._name = name
+        self._functions = functions
+
+    def __call__(self, data: bytes | memoryview) -> object:
+        view = memoryview(data)  # rosbags slices its input: keep slices zero-copy
+        first_error: Exception | None = None
+        for index, function in enumerate(self._functions):
+            try:
+                message = function(view, self._name)
+            except (SerdeError, ValueError, KeyError, IndexError, TypeError) as err:
+                first_error = first_error or err
+                continue
+            if index:
+                log.warning("%s: stored definition of %s does not match the data; using built-in types",
+                            self._topic, self._name)
+                self._functions = self._functions[index:]
+            return message
+        raise SourceError(
+            f"cannot decode a message on {self._topic} as {self._name}: {first_error}",
+            hint="the payload does not match its definition; the recording may be damaged",
+        ) from first_error

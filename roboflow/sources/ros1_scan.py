@@ -1,0 +1,176 @@
+"""Reading a ROS1 bag without its index: unindexed (interrupted recording) or truncated bags.
+
+rosbags' reader needs the index at the end of the file. Without it, the bag is scanned once,
+chunk by chunk (one decompressed chunk in memory at a time), to find connections and each chunk's
+time range; the scan stops at the first damaged record. Messages are then read chunk by chunk in
+file order and put in log-time order by :func:`roboflow.sources.ordering.merge_in_order`.
+Record headers are parsed with rosbags' ``Header``.
+"""
+
+from __future__ import annotations
+
+import bz2
+import io
+import struct
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import lz4.frame
+from rosbags.rosbag1.reader import Header, ReaderError, RecordType, normalize, read_bytes, read_uint32
+from rosbags.typesys.msg import normalize_msgtype
+
+from roboflow.sources.base import Channel, ChannelStats, RawMessage, Schema
+from roboflow.sources.damage import Damage
+from roboflow.sources.ordering import Block
+from roboflow.sources.stamps import StampReader
+
+__all__ = ["BAG_MAGIC", "ScanResult", "make_channel", "read_block", "scan_bag"]
+
+BAG_MAGIC = b"#ROSBAG V2.0\n"
+
+_DECOMPRESS: dict[str, Callable[[bytes], bytes]] = {
+    "none": lambda data: data,
+    "bz2": bz2.decompress,
+    "lz4": lz4.frame.decompress,
+}
+
+
+def make_channel(conn: int, topic: str, msgtype: str, msgdef: str, extra: dict[str, str]) -> Channel:
+    """The Channel of one ROS1 connection (definitions come from the connection header)."""
+    schema = Schema(normalize_msgtype(msgtype), "ros1msg", msgdef.encode())
+    return Channel(conn, normalize(topic), "ros1", schema, extra)
+
+
+@dataclass(slots=True)
+class ScanResult:
+    """What one pass over an unindexed bag found."""
+
+    channels: dict[int, Channel] = field(default_factory=dict)
+    blocks: list[Block] = field(default_factory=list)
+    stats: dict[int, ChannelStats] = field(default_factory=dict)
+    damage: Damage | None = None
+    messages: int = 0
+
+
+def _connection(header: Header, data: bytes) -> Channel:
+    fields = Header.read(io.BytesIO(struct.pack("<I", len(data)) + data))
+    extra = {key: fields.get_string(key) for key in ("md5sum", "callerid", "latching") if key in fields}
+    return make_channel(
+        header.get_uint32("conn"),
+        header.get_string("topic"),
+        fields.get_string("type"),
+        fields.get_string("message_definition") if "message_definition" in fields else "",
+        extra,
+    )
+
+
+def _chunk_payload(header: Header, data: bytes) -> io.BytesIO:
+    compression = header.get_string("compression")
+    try:
+        decompress = _DECOMPRESS[compression]
+    except KeyError:
+        raise ReaderError(f"unsupported chunk compression {compression!r}") from None
+    try:
+        return io.BytesIO(decompress(data))
+    except (OSError, ValueError, RuntimeError) as err:
+        raise ReaderError(f"{compression} chunk does not decompress: {err}") from err
+
+
+def _records(payload: io.BytesIO) -> list[tuple[Header, bytes]]:
+    size = len(payload.getbuffer())
+    out = []
+    while payload.tell() < size:
+        header = Header.read(payload)
+        out.append((header, read_bytes(payload, read_uint32(payload))))
+    return out
+
+
+def scan_bag(stream: BinaryIO, size: int, index_pos: int) -> ScanResult:
+    """Find connections, chunks and per-connection statistics by reading the bag once.
+
+    Args:
+        stream: The bag.
+        size: Its size in bytes.
+        index_pos: The bag header's index position (0: the bag was never indexed).
+    """
+    result = ScanResult()
+    tallies: dict[int, list[int]] = {}
+    position = len(BAG_MAGIC)
+    stream.seek(position)
+    while position < size:
+        try:
+            header = Header.read(stream)
+            data = read_bytes(stream, read_uint32(stream))
+            op = header.get_uint8("op")
+            if op == RecordType.CONNECTION:
+                channel = _connection(header, data)
+                result.channels.setdefault(channel.id, channel)
+            elif op == RecordType.CHUNK:
+                _scan_chunk(result, tallies, header, data, position, stream.tell() - position)
+        except ReaderError as err:
+            result.damage = Damage(position, size, result.messages, str(err).rstrip("."))
+            break
+        position = stream.tell()
+    if result.damage is None and index_pos and index_pos > size:
+        result.damage = Damage(size, size, result.messages, f"index expected at byte {index_pos} is missing")
+    result.stats = {
+        cid: ChannelStats(*tallies[cid]) if cid in tallies else ChannelStats(0, None, None)
+        for cid in result.channels
+    }
+    return result
+
+
+def _scan_chunk(result: ScanResult, tallies: dict[int, list[int]], header: Header, data: bytes,
+                offset: int, length: int) -> None:
+    times: list[int] = []
+    ids: set[int] = set()
+    for record, payload in _records(_chunk_payload(header, data)):
+        op = record.get_uint8("op")
+        if op == RecordType.CONNECTION:
+            channel = _connection(record, payload)
+            result.channels.setdefault(channel.id, channel)
+        elif op == RecordType.MSGDATA:
+            conn, log_time = record.get_uint32("conn"), record.get_time("time")
+            if conn not in result.channels:
+                raise ReaderError(f"message on undefined connection {conn}")
+            ids.add(conn)
+            times.append(log_time)
+            tally = tallies.setdefault(conn, [0, log_time, log_time])
+            tally[0] += 1
+            tally[1] = min(tally[1], log_time)
+            tally[2] = max(tally[2], log_time)
+    if times:
+        result.blocks.append(Block(offset, length, min(times), max(times), frozenset(ids)))
+        result.messages += len(times)
+
+
+def read_block(
+    stream: BinaryIO,
+    block: Block,
+    channels: dict[int, Channel],
+    stamps: dict[int, StampReader | None],
+    wanted: Collection[int] | None,
+    start: int | None,
+    stop: int | None,
+) -> list[RawMessage]:
+    """The messages of one chunk that match the filters, in storage order.
+
+    Raises:
+        ReaderError: The chunk is unreadable (it was readable during the scan: the file changed).
+    """
+    stream.seek(block.offset)
+    header = Header.read(stream)
+    data = read_bytes(stream, read_uint32(stream))
+    out = []
+    for record, payload in _records(_chunk_payload(header, data)):
+        if record.get_uint8("op") != RecordType.MSGDATA:
+            continue
+        conn, log_time = record.get_uint32("conn"), record.get_time("time")
+        if (wanted is not None and conn not in wanted) or (start is not None and log_time < start) or (
+            stop is not None and log_time >= stop
+        ):
+            continue
+        stamp = stamps.get(conn)
+        out.append(RawMessage(channels[conn], log_time, payload, stamp(payload) if stamp else None))
+    return out

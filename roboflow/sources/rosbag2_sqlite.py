@@ -1,0 +1,126 @@
+"""One rosbag2 SQLite storage file (``.db3``), read with the ``sqlite3`` module.
+
+The file is opened read-only and ``immutable`` (recordings often sit in read-only directories
+beside empty ``-shm``/``-wal`` files). A non-empty ``-wal`` file holds committed data that
+immutable mode would ignore, so then the database and its WAL are copied to a temporary directory
+and opened normally. Message definitions come from the ``message_definitions`` table when the
+file has one (rosbag2 Iron and later), else the type name alone is known.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+from roboflow.errors import SourceError
+from roboflow.sources.base import ChannelStats, Schema
+from roboflow.sources.rosbag2_storage import StorageTopic
+
+__all__ = ["SqliteStorage"]
+
+
+class SqliteStorage:
+    """Read access to one ``.db3`` file.
+
+    Args:
+        path: The database file (a real file: SQLite cannot read from a stream).
+        name: Name used in errors.
+
+    Raises:
+        SourceError: Not a SQLite database, or no ``messages``/``topics`` tables.
+    """
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.name = name
+        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+        wal = path.with_name(path.name + "-wal")
+        try:
+            if wal.exists() and wal.stat().st_size > 0:
+                self._tempdir = tempfile.TemporaryDirectory(prefix="roboflow-db3-")
+                copy = Path(self._tempdir.name) / path.name
+                shutil.copyfile(path, copy)
+                shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+                self._db = sqlite3.connect(copy)
+            else:
+                self._db = sqlite3.connect(f"file:{quote(str(path.resolve()))}?immutable=1&mode=ro", uri=True)
+            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as err:
+            self.close()
+            raise SourceError(f"not a readable SQLite database: {err}", path=name,
+                              hint="the .db3 file is damaged or not a rosbag2 storage file") from err
+        if not {"messages", "topics"} <= tables:
+            self.close()
+            raise SourceError("SQLite file without rosbag2 'messages'/'topics' tables", path=name,
+                              hint="this .db3 file was not written by rosbag2")
+        self.distro = ""
+        if "schema" in tables:
+            row = self._db.execute("SELECT ros_distro FROM schema").fetchone()
+            self.distro = row[0] if row else ""
+        self._topics = self._read_topics("message_definitions" in tables)
+
+    def topics(self) -> list[StorageTopic]:
+        """The rows of the ``topics`` table."""
+        return self._topics
+
+    def _read_topics(self, has_definitions: bool) -> list[StorageTopic]:
+        definitions: dict[str, tuple[str, str]] = {}
+        if has_definitions:
+            for type_name, encoding, text in self._db.execute(
+                "SELECT topic_type, encoding, encoded_message_definition FROM message_definitions"
+            ):
+                definitions[type_name] = (encoding, text)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(topics)")}
+        qos = "offered_qos_profiles" if "offered_qos_profiles" in columns else "''"
+        topics = []
+        for topic_id, name, type_name, fmt, profiles in self._db.execute(
+            f"SELECT id, name, type, serialization_format, {qos} FROM topics ORDER BY id"
+        ):
+            encoding, text = definitions.get(type_name, ("", ""))
+            schema = Schema(type_name, encoding if text else "", text.encode())
+            metadata = {"offered_qos_profiles": profiles} if profiles else {}
+            topics.append(StorageTopic(topic_id, name, fmt, schema, metadata))
+        return topics
+
+    def statistics(self) -> dict[int, ChannelStats]:
+        """Per topic id: message count and timestamp range."""
+        stats = {topic.id: ChannelStats(0, None, None) for topic in self._topics}
+        for topic_id, count, first, last in self._db.execute(
+            "SELECT topic_id, COUNT(*), MIN(timestamp), MAX(timestamp) FROM messages GROUP BY topic_id"
+        ):
+            stats[topic_id] = ChannelStats(count, first, last)
+        return stats
+
+    def messages(
+        self, topic_ids: Collection[int] | None, start: int | None, stop: int | None
+    ) -> Iterator[tuple[int, int, bytes]]:
+        """(topic id, timestamp, data) in timestamp order (ties in insertion order)."""
+        clauses, params = [], []
+        if topic_ids is not None:
+            clauses.append(f"topic_id IN ({','.join('?' * len(topic_ids))})")
+            params.extend(topic_ids)
+        if start is not None:
+            clauses.append("timestamp >= ?")
+            params.append(start)
+        if stop is not None:
+            clauses.append("timestamp < ?")
+            params.append(stop)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        try:
+            yield from self._db.execute(f"SELECT topic_id, timestamp, data FROM messages {where} ORDER BY timestamp", params)
+        except sqlite3.DatabaseError as err:
+            raise SourceError(f"reading messages failed: {err}", path=self.name,
+                              hint="the .db3 file is damaged; re-copy it") from err
+
+    def close(self) -> None:
+        """Close the database and remove any temporary copy. Idempotent."""
+        db = getattr(self, "_db", None)
+        if db is not None:
+            db.close()
+            self._db = None  # type: ignore[assignment]
+        if self._tempdir is not None:
+            self._tempdir.cleanup()
+            self._tempdir = None
