@@ -53,7 +53,7 @@ def scene(camera: int) -> np.ndarray:
         coarse = rng.normal(size=(720 // block, 960 // block, 3)).astype(np.float32)
         image += weight * np.kron(coarse, np.ones((block, block, 1), dtype=np.float32))
     image += rng.normal(scale=4.0, size=image.shape).astype(np.float32)
-    return np.clip(image + 128.0, 0, 255).astype(np.uint8)
+    return np.asarray(np.clip(image + 128.0, 0, 255), dtype=np.uint8)
 
 
 def frames(count: int) -> Iterator[tuple[int, list[np.ndarray]]]:
@@ -75,6 +75,7 @@ def encode_only(workdir: Path, count: int, settings: VideoSettings) -> list[int]
     for camera in range(len(CAMERAS)):
         container = av.open(str(workdir / f"plain{camera}.mp4"), mode="w")
         stream = container.add_stream(settings.spec.encoder, rate=FPS, options=settings.encoder_options())
+        assert isinstance(stream, av.video.stream.VideoStream)
         stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, settings.pix_fmt
         stream.codec_context.time_base = Fraction(1, FPS)
         containers.append(container)
@@ -115,7 +116,11 @@ def writer(workdir: Path, count: int, settings: VideoSettings) -> list[int]:
         for k, images in frames(count):
             joints = np.sin(np.arange(JOINTS) + k / FPS).astype(np.float32)
             episode.add_frame(
-                {"observation.state": joints, "action": joints * 2, **dict(zip(CAMERAS, images, strict=True))},
+                {
+                    "observation.state": joints,
+                    "action": joints * 2,
+                    **dict(zip(CAMERAS, images, strict=True)),
+                },
                 task="pick the cube",
             )
         result = episode.finish()
@@ -138,7 +143,9 @@ def main() -> None:
     parser.add_argument("--codec", action="append", choices=sorted(SETTINGS), help="default: all")
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
-    print(f"{args.frames} frames x {len(CAMERAS)} cameras {WIDTH}x{HEIGHT} @ {FPS} fps, state/action {JOINTS}-dim")
+    print(
+        f"{args.frames} frames x {len(CAMERAS)} cameras {WIDTH}x{HEIGHT} @ {FPS} fps, state/action {JOINTS}-dim"
+    )
     print(f"{'codec':<10} {'job':<12} {'wall s':>8} {'x encode':>9} {'peak MiB':>9} {'dropped':>8}")
     for codec in args.codec or list(SETTINGS):
         results: dict[str, tuple[float, int, int]] = {}

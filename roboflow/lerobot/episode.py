@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pyarrow as pa
@@ -191,7 +191,9 @@ class EpisodeWriter:
                     settings=video,
                 )
                 thread = EncoderThread(encoder, queue_frames=queue_frames, name=camera.key)
-                samples = FrameSamples(workdir / _SAMPLES_DIR / f"{camera.key}.rgb", camera.height, camera.width)
+                samples = FrameSamples(
+                    workdir / _SAMPLES_DIR / f"{camera.key}.rgb", camera.height, camera.width
+                )
                 self._cameras.append(_Camera(camera, thread, samples))
         except OSError as err:
             self.abort()
@@ -205,7 +207,7 @@ class EpisodeWriter:
         """Frames added so far."""
         return self._rows.count if self._rows is not None else 0
 
-    def __enter__(self) -> EpisodeWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -214,7 +216,9 @@ class EpisodeWriter:
         if self._state is _State.OPEN:
             self.abort()
 
-    def _check_frame(self, frame: Mapping[str, np.ndarray], task: str) -> tuple[dict[str, np.ndarray], list[PixelLayout]]:
+    def _check_frame(
+        self, frame: Mapping[str, np.ndarray], task: str
+    ) -> tuple[dict[str, np.ndarray], list[PixelLayout]]:
         if self._state is not _State.OPEN or self._rows is None:
             raise DatasetError(f"the episode is {self._state.value}; no more frames can be added")
         if not isinstance(task, str) or not task:
@@ -241,7 +245,9 @@ class EpisodeWriter:
                     f"frame {self.length}: {vector.key} has shape {value.shape}, expected ({vector.size},)"
                 )
             if not np.isfinite(value).all():
-                raise DatasetError(f"frame {self.length}: {vector.key} holds NaN or infinity: {value.tolist()}")
+                raise DatasetError(
+                    f"frame {self.length}: {vector.key} holds NaN or infinity: {value.tolist()}"
+                )
             vectors[vector.key] = value
         layouts = [
             frame_layout(

@@ -76,7 +76,9 @@ def episodes_path(chunk_index: int, file_index: int) -> str:
     return DEFAULT_EPISODES_PATH.format(chunk_index=chunk_index, file_index=file_index)
 
 
-def next_chunk_file(chunk_index: int, file_index: int, chunks_size: int = DEFAULT_CHUNK_SIZE) -> tuple[int, int]:
+def next_chunk_file(
+    chunk_index: int, file_index: int, chunks_size: int = DEFAULT_CHUNK_SIZE
+) -> tuple[int, int]:
     """The (chunk, file) after this one: file_index runs 0..chunks_size-1, then the chunk advances."""
     if file_index == chunks_size - 1:
         return chunk_index + 1, 0
@@ -98,5 +100,7 @@ def v21_data_path(episode_index: int, chunks_size: int = DEFAULT_CHUNK_SIZE) -> 
 def v21_video_path(video_key: str, episode_index: int, chunks_size: int = DEFAULT_CHUNK_SIZE) -> str:
     """v2.1 video of one camera and episode, e.g. ``videos/chunk-000/<key>/episode_000007.mp4``."""
     return V21_VIDEO_PATH.format(
-        episode_chunk=episode_chunk(episode_index, chunks_size), video_key=video_key, episode_index=episode_index
+        episode_chunk=episode_chunk(episode_index, chunks_size),
+        video_key=video_key,
+        episode_index=episode_index,
     )

@@ -141,7 +141,8 @@ class DatasetSpec:
         object.__setattr__(self, "cameras", tuple(self.cameras))
         if isinstance(self.fps, bool) or not isinstance(self.fps, int) or self.fps < 1:
             raise DatasetError(f"fps must be a positive integer, got {self.fps!r}")
-        keys = [feature.key for feature in (*self.vectors, *self.cameras)]
+        features: tuple[VectorFeature | CameraFeature, ...] = (*self.vectors, *self.cameras)
+        keys = [feature.key for feature in features]
         duplicates = sorted({key for key in keys if keys.count(key) > 1})
         if duplicates:
             raise DatasetError(f"feature keys appear twice: {', '.join(duplicates)}")
@@ -149,7 +150,7 @@ class DatasetSpec:
     @property
     def keys(self) -> tuple[str, ...]:
         """Keys a frame passed to the episode writer must have: vectors, then cameras."""
-        return tuple(feature.key for feature in (*self.vectors, *self.cameras))
+        return tuple(vector.key for vector in self.vectors) + tuple(camera.key for camera in self.cameras)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,12 +170,16 @@ class FlushSettings:
 
     def __post_init__(self) -> None:
         if self.max_frames_per_chunk < 1:
-            raise ConfigError(f"flushing max_frames_per_chunk must be at least 1, got {self.max_frames_per_chunk}")
+            raise ConfigError(
+                f"flushing max_frames_per_chunk must be at least 1, got {self.max_frames_per_chunk}"
+            )
         if self.max_memory_bytes < 1:
             raise ConfigError(f"flushing max_memory_bytes must be at least 1, got {self.max_memory_bytes}")
 
 
-def info_features(spec: DatasetSpec, video_info: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+def info_features(
+    spec: DatasetSpec, video_info: Mapping[str, Mapping[str, Any]]
+) -> dict[str, dict[str, Any]]:
     """The ``features`` block of ``meta/info.json``.
 
     Args:

@@ -79,7 +79,7 @@ def pixel_stride(height: int, width: int, target: int = 150, threshold: int = 30
     """Pixel subsampling step for image stats: 1 below ``threshold``, else ``int(longer_side / target)``."""
     if max(height, width) < threshold:
         return 1
-    return int((width if width > height else height) / target)
+    return int(max(height, width) / target)
 
 
 class _Moments:
@@ -98,7 +98,13 @@ class _Moments:
             return
         batch_mean = batch.mean(axis=0)
         batch_m2 = ((batch - batch_mean) ** 2).sum(axis=0)
-        if self.count == 0 or self.mean is None or self.m2 is None:
+        if (
+            self.count == 0
+            or self.mean is None
+            or self.m2 is None
+            or self.minimum is None
+            or self.maximum is None
+        ):
             self.minimum, self.maximum = batch.min(axis=0), batch.max(axis=0)
             self.mean, self.m2 = batch_mean, batch_m2
         else:
@@ -132,7 +138,9 @@ def _quantile(hist: np.ndarray, edges: np.ndarray, target: float) -> float:
     return float(edges[idx] + (target - before) / in_bin * (edges[idx + 1] - edges[idx]))
 
 
-def _finish(moments: _Moments, count: int, histograms: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> FeatureStats:
+def _finish(
+    moments: _Moments, count: int, histograms: Callable[[np.ndarray, np.ndarray], np.ndarray]
+) -> FeatureStats:
     """Turn moments (and the histograms of a second pass) into a FeatureStats of shape (D,)."""
     assert moments.minimum is not None and moments.maximum is not None
     assert moments.mean is not None and moments.m2 is not None
@@ -229,7 +237,8 @@ def image_stats(frames: np.ndarray) -> FeatureStats:
 
     stats = _finish(moments, array.shape[0], histograms)
     return {
-        key: value if key == "count" else (value / 255.0).reshape(channels, 1, 1) for key, value in stats.items()
+        key: value if key == "count" else (value / 255.0).reshape(channels, 1, 1)
+        for key, value in stats.items()
     }
 
 
@@ -261,8 +270,9 @@ def parquet_stats(path: Path, columns: Sequence[str], batch_rows: int = 65536) -
 
 def _column_to_numpy(array: pa.Array) -> np.ndarray:
     if pa.types.is_fixed_size_list(array.type):
-        return array.flatten().to_numpy(zero_copy_only=False).reshape(len(array), array.type.list_size)
-    return array.to_numpy(zero_copy_only=False)
+        values = np.asarray(array.flatten().to_numpy(zero_copy_only=False))
+        return values.reshape(len(array), array.type.list_size)
+    return np.asarray(array.to_numpy(zero_copy_only=False))
 
 
 def _check_shapes(stats_list: Sequence[Mapping[str, Mapping[str, np.ndarray]]]) -> None:
@@ -329,13 +339,16 @@ def stats_from_json(data: Mapping[str, Mapping[str, Any]]) -> Stats:
     """Inverse of :func:`stats_to_json`: ``count`` as int64, every other stat as float64."""
     return {
         feature: {
-            key: np.asarray(value, dtype=np.int64 if key == "count" else np.float64) for key, value in values.items()
+            key: np.asarray(value, dtype=np.int64 if key == "count" else np.float64)
+            for key, value in values.items()
         }
         for feature, values in data.items()
     }
 
 
-def flatten_stats(stats: Mapping[str, Mapping[str, np.ndarray]], prefix: str = "stats") -> dict[str, np.ndarray]:
+def flatten_stats(
+    stats: Mapping[str, Mapping[str, np.ndarray]], prefix: str = "stats"
+) -> dict[str, np.ndarray]:
     """``{"stats/<feature>/<stat>": array}``, the column names of v3.0's ``meta/episodes`` parquet."""
     return {
         f"{prefix}/{feature}/{key}": np.asarray(values[key])
@@ -353,5 +366,7 @@ def unflatten_stats(flat: Mapping[str, Any], prefix: str = "stats") -> Stats:
         if head != prefix or "/" not in rest:
             continue
         feature, _, key = rest.rpartition("/")
-        result.setdefault(feature, {})[key] = np.asarray(value, dtype=np.int64 if key == "count" else np.float64)
+        result.setdefault(feature, {})[key] = np.asarray(
+            value, dtype=np.int64 if key == "count" else np.float64
+        )
     return result

@@ -53,6 +53,7 @@ class VideoEncoder:
             stream = self._container.add_stream(
                 settings.spec.encoder, rate=fps, options=settings.encoder_options()
             )
+            assert isinstance(stream, av.video.stream.VideoStream)
             stream.width = width
             stream.height = height
             stream.pix_fmt = settings.pix_fmt
@@ -62,7 +63,9 @@ class VideoEncoder:
             self._container.close()
             path.unlink(missing_ok=True)
             raise DatasetError(
-                f"cannot open encoder {settings.spec.encoder}: {err}", path=str(path), hint="check [video] options"
+                f"cannot open encoder {settings.spec.encoder}: {err}",
+                path=str(path),
+                hint="check [video] options",
             ) from err
         self._stream = stream
 
@@ -77,7 +80,9 @@ class VideoEncoder:
         try:
             self._container.mux(self._stream.encode(frame))
         except (av.FFmpegError, ValueError) as err:
-            raise DatasetError(f"video encoding failed at frame {self.frames}: {err}", path=str(self.path)) from err
+            raise DatasetError(
+                f"video encoding failed at frame {self.frames}: {err}", path=str(self.path)
+            ) from err
         self.frames += 1
 
     def close(self) -> int:
@@ -101,7 +106,9 @@ class VideoEncoder:
             self._closed = True
             try:
                 if self.frames:
-                    self._stream.encode(None)  # end of stream, packets dropped (SVT-AV1 logs an error without)
+                    self._stream.encode(
+                        None
+                    )  # end of stream, packets dropped (SVT-AV1 logs an error without)
                 self._container.close()
             except (av.FFmpegError, OSError, ValueError):
                 pass  # the file is deleted below; a failing close has nothing left to tell

@@ -85,4 +85,4 @@ def rgb_thumbnail(array: np.ndarray, layout: PixelLayout, stride: int) -> np.nda
     v = chroma[1][np.ix_(rows // 2, cols // 2)].astype(np.float32) - 128.0
     y = 1.164383 * luma
     rgb = np.stack([y + 1.596027 * v, y - 0.391762 * u - 0.812968 * v, y + 2.017232 * u], axis=2)
-    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+    return np.asarray(np.clip(np.rint(rgb), 0, 255), dtype=np.uint8)

@@ -73,9 +73,7 @@ class VideoSettings:
                 f"unknown video codec {self.codec!r}", hint=f"use one of {', '.join(sorted(CODECS))}"
             )
         if self.pix_fmt not in PIX_FMTS:
-            raise ConfigError(
-                f"unsupported pix_fmt {self.pix_fmt!r}", hint="LeRobot videos must be yuv420p"
-            )
+            raise ConfigError(f"unsupported pix_fmt {self.pix_fmt!r}", hint="LeRobot videos must be yuv420p")
         if self.crf is not None and not 0 <= self.crf <= 63:
             raise ConfigError(f"video crf must be between 0 and 63, got {self.crf}")
         if self.gop is not None and self.gop < 1:

@@ -65,7 +65,9 @@ class EncoderThread:
             error = self._error
             if isinstance(error, DatasetError):
                 raise DatasetError(f"camera {self.name}: {error.message}", path=error.path) from error
-            raise DatasetError(f"camera {self.name}: encoder failed: {error!r}", path=str(self.encoder.path)) from error
+            raise DatasetError(
+                f"camera {self.name}: encoder failed: {error!r}", path=str(self.encoder.path)
+            ) from error
 
     def _enqueue(self, item: object) -> None:
         while True:

@@ -15,7 +15,14 @@ import pytest
 
 from roboflow.errors import DatasetError
 from roboflow.lerobot.episode import EpisodeResult, EpisodeWriter
-from roboflow.lerobot.spec import CameraFeature, DatasetSpec, FlushSettings, VectorFeature, VideoSettings, data_schema
+from roboflow.lerobot.spec import (
+    CameraFeature,
+    DatasetSpec,
+    FlushSettings,
+    VectorFeature,
+    VideoSettings,
+    data_schema,
+)
 from roboflow.lerobot.stats import QUANTILE_KEYS, feature_stats, image_stats, sample_indices
 from roboflow.media.encoder import VideoEncoder
 from roboflow.synth.truth import decode_pattern, render_frame
@@ -30,8 +37,13 @@ def make_spec(cameras: tuple[CameraFeature, ...] | None = None) -> DatasetSpec:
     return DatasetSpec(
         fps=FPS,
         robot_type="testbot",
-        vectors=(VectorFeature("observation.state", ("j0", "j1", "j2")), VectorFeature("action", ("a0", "a1"))),
-        cameras=cameras if cameras is not None else tuple(CameraFeature(key, HEIGHT, WIDTH) for key in CAMERAS),
+        vectors=(
+            VectorFeature("observation.state", ("j0", "j1", "j2")),
+            VectorFeature("action", ("a0", "a1")),
+        ),
+        cameras=cameras
+        if cameras is not None
+        else tuple(CameraFeature(key, HEIGHT, WIDTH) for key in CAMERAS),
     )
 
 
@@ -52,8 +64,12 @@ def task(k: int) -> str:
     return "pick the cube" if k < 8 or k >= 20 else "place it"
 
 
-def write(workdir: Path, length: int, video: VideoSettings = X264, flushing: FlushSettings | None = None) -> EpisodeResult:
-    with EpisodeWriter(workdir, make_spec(), video, flushing or FlushSettings(max_frames_per_chunk=7)) as writer:
+def write(
+    workdir: Path, length: int, video: VideoSettings = X264, flushing: FlushSettings | None = None
+) -> EpisodeResult:
+    with EpisodeWriter(
+        workdir, make_spec(), video, flushing or FlushSettings(max_frames_per_chunk=7)
+    ) as writer:
         for k in range(length):
             writer.add_frame(frame(k), task(k))
         return writer.finish()
@@ -145,8 +161,12 @@ def test_stats_match_numpy(episode: EpisodeResult) -> None:
     }
     for feature, values in expected.items():
         for key, value in values.items():
-            np.testing.assert_allclose(stats[feature][key], value, rtol=1e-12, atol=1e-15, err_msg=f"{feature} {key}")
-    np.testing.assert_allclose(stats["observation.state"]["std"], states.astype(np.float64).std(axis=0), rtol=1e-9)
+            np.testing.assert_allclose(
+                stats[feature][key], value, rtol=1e-12, atol=1e-15, err_msg=f"{feature} {key}"
+            )
+    np.testing.assert_allclose(
+        stats["observation.state"]["std"], states.astype(np.float64).std(axis=0), rtol=1e-9
+    )
     assert stats["timestamp"]["max"].tolist() == [np.float32(2.4).item()]
     for camera, key in enumerate(CAMERAS):
         sampled = np.stack([render_frame(k, WIDTH, HEIGHT, camera) for k in sample_indices(25)])
@@ -169,13 +189,26 @@ def test_libsvtav1_defaults(tmp_path: Path) -> None:
 
 
 def test_gray_and_yuv_input(tmp_path: Path) -> None:
-    spec = make_spec((CameraFeature("observation.images.gray", HEIGHT, WIDTH, channels=1), CameraFeature("observation.images.yuv", HEIGHT, WIDTH)))
+    spec = make_spec(
+        (
+            CameraFeature("observation.images.gray", HEIGHT, WIDTH, channels=1),
+            CameraFeature("observation.images.yuv", HEIGHT, WIDTH),
+        )
+    )
     with EpisodeWriter(tmp_path, spec, X264) as writer:
         for k in range(12):
             rgb = render_frame(k, WIDTH, HEIGHT, 1)
             yuv = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p").to_ndarray()
             gray = render_frame(k, WIDTH, HEIGHT, 0)[:, :, 0]
-            writer.add_frame({"observation.state": state(k), "action": action(k), "observation.images.gray": gray, "observation.images.yuv": yuv}, "t")
+            writer.add_frame(
+                {
+                    "observation.state": state(k),
+                    "action": action(k),
+                    "observation.images.gray": gray,
+                    "observation.images.yuv": yuv,
+                },
+                "t",
+            )
         result = writer.finish()
     _, _, grays = decoded_frames(result.video_paths["observation.images.gray"])
     _, _, colours = decoded_frames(result.video_paths["observation.images.yuv"])
@@ -187,12 +220,16 @@ def test_gray_and_yuv_input(tmp_path: Path) -> None:
     gray_stats = result.stats["observation.images.gray"]
     assert gray_stats["mean"].shape == (3, 1, 1) and np.ptp(gray_stats["mean"]) == 0
     sampled = np.stack([render_frame(k, WIDTH, HEIGHT, 1) for k in range(12)]).reshape(-1, 3) / 255
-    np.testing.assert_allclose(result.stats["observation.images.yuv"]["mean"].ravel(), sampled.mean(axis=0), atol=0.01)
+    np.testing.assert_allclose(
+        result.stats["observation.images.yuv"]["mean"].ravel(), sampled.mean(axis=0), atol=0.01
+    )
     assert result.video_info["observation.images.gray"]["video.channels"] == 3
 
 
 def test_memory_bound_limits_row_groups(tmp_path: Path) -> None:
-    result = write(tmp_path, 9, flushing=FlushSettings(max_frames_per_chunk=1000, max_memory_bytes=2 * 3 * 60))
+    result = write(
+        tmp_path, 9, flushing=FlushSettings(max_frames_per_chunk=1000, max_memory_bytes=2 * 3 * 60)
+    )
     assert pq.ParquetFile(result.data_path).metadata.num_row_groups == 3  # 3 rows of 60 bytes per group
 
 
@@ -212,7 +249,10 @@ def test_slow_encoder_never_drops_frames(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_exception_inside_aborts_and_removes_files(tmp_path: Path) -> None:
-    with pytest.raises(RuntimeError, match="source broke"), EpisodeWriter(tmp_path, make_spec(), X264) as writer:
+    with (
+        pytest.raises(RuntimeError, match="source broke"),
+        EpisodeWriter(tmp_path, make_spec(), X264) as writer,
+    ):
         for k in range(5):
             writer.add_frame(frame(k), "t")
         raise RuntimeError("source broke")
@@ -236,11 +276,13 @@ def test_encoder_failure_surfaces_as_dataset_error(tmp_path: Path, monkeypatch: 
         real_encode(self, video_frame)
 
     monkeypatch.setattr(VideoEncoder, "encode", failing_encode)
-    with pytest.raises(DatasetError, match="camera observation.images.side: encoder failed"):
-        with EpisodeWriter(tmp_path, make_spec(), X264) as writer:
-            for k in range(30):
-                writer.add_frame(frame(k), "t")
-            writer.finish()
+    with (
+        pytest.raises(DatasetError, match="camera observation.images.side: encoder failed"),
+        EpisodeWriter(tmp_path, make_spec(), X264) as writer,
+    ):
+        for k in range(30):
+            writer.add_frame(frame(k), "t")
+        writer.finish()
     assert list(tmp_path.iterdir()) == []
 
 
@@ -252,8 +294,14 @@ def test_encoder_failure_surfaces_as_dataset_error(tmp_path: Path, monkeypatch: 
         (lambda f: f.update(action=np.zeros(3)), r"action has shape \(3,\), expected \(2,\)"),
         (lambda f: f.update(action=np.array([0.0, np.nan])), "NaN or infinity"),
         (lambda f: f.update({CAMERAS[0]: np.zeros((HEIGHT, WIDTH), dtype=np.uint16)}), "must be uint8"),
-        (lambda f: f.update({CAMERAS[0]: np.zeros((HEIGHT, WIDTH + 2, 3), dtype=np.uint8)}), "matches no layout"),
-        (lambda f: f.update({CAMERAS[0]: np.zeros((HEIGHT, WIDTH), dtype=np.uint8)}), "grayscale frame for an RGB camera"),
+        (
+            lambda f: f.update({CAMERAS[0]: np.zeros((HEIGHT, WIDTH + 2, 3), dtype=np.uint8)}),
+            "matches no layout",
+        ),
+        (
+            lambda f: f.update({CAMERAS[0]: np.zeros((HEIGHT, WIDTH), dtype=np.uint8)}),
+            "grayscale frame for an RGB camera",
+        ),
     ],
 )
 def test_bad_frames_are_refused(tmp_path: Path, change: object, message: str) -> None:
@@ -271,13 +319,21 @@ def test_bad_frames_are_refused(tmp_path: Path, change: object, message: str) ->
 
 
 def test_empty_episode_and_bad_encoder_settings(tmp_path: Path) -> None:
-    with EpisodeWriter(tmp_path / "empty", make_spec(), X264) as writer:
-        with pytest.raises(DatasetError, match="at least one frame"):
-            writer.finish()
+    with (
+        EpisodeWriter(tmp_path / "empty", make_spec(), X264) as writer,
+        pytest.raises(DatasetError, match="at least one frame"),
+    ):
+        writer.finish()
     # The encoder opens on its thread with the first frame; its refusal surfaces in the caller's thread.
-    with pytest.raises(DatasetError, match=r"camera observation.images.\w+: video encoding failed at frame 0: .*preset"):
-        with EpisodeWriter(tmp_path / "bad", make_spec(), VideoSettings(codec="libx264", preset="no-such")) as writer:
-            for k in range(3):
-                writer.add_frame(frame(k), "t")
-            writer.finish()
+    with (
+        pytest.raises(
+            DatasetError, match=r"camera observation.images.\w+: video encoding failed at frame 0: .*preset"
+        ),
+        EpisodeWriter(
+            tmp_path / "bad", make_spec(), VideoSettings(codec="libx264", preset="no-such")
+        ) as writer,
+    ):
+        for k in range(3):
+            writer.add_frame(frame(k), "t")
+        writer.finish()
     assert not any((tmp_path / "bad").rglob("*.*"))

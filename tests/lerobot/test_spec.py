@@ -33,7 +33,10 @@ def make_spec() -> DatasetSpec:
     return DatasetSpec(
         fps=10,
         robot_type="testbot",
-        vectors=(VectorFeature("observation.state", ("j0", "j1", "j2")), VectorFeature("action", ("j0", "j1", "j2"))),
+        vectors=(
+            VectorFeature("observation.state", ("j0", "j1", "j2")),
+            VectorFeature("action", ("j0", "j1", "j2")),
+        ),
         cameras=(CameraFeature("observation.images.front", height=48, width=64),),
     )
 
@@ -101,7 +104,9 @@ def test_data_schema_types() -> None:
         (lambda: DatasetSpec(fps=0), "positive integer"),
         (lambda: DatasetSpec(fps=29.97), "positive integer"),  # type: ignore[arg-type]
         (
-            lambda: DatasetSpec(fps=10, vectors=(VectorFeature("a", ("x",)),), cameras=(CameraFeature("a", 2, 2),)),
+            lambda: DatasetSpec(
+                fps=10, vectors=(VectorFeature("a", ("x",)),), cameras=(CameraFeature("a", 2, 2),)
+            ),
             "appear twice: a",
         ),
     ],
@@ -147,7 +152,10 @@ def test_flush_settings() -> None:
 
 def test_layout_paths() -> None:
     assert layout.data_path(0, 3) == "data/chunk-000/file-003.parquet"
-    assert layout.video_path("observation.images.front", 1, 0) == "videos/observation.images.front/chunk-001/file-000.mp4"
+    assert (
+        layout.video_path("observation.images.front", 1, 0)
+        == "videos/observation.images.front/chunk-001/file-000.mp4"
+    )
     assert layout.episodes_path(0, 0) == "meta/episodes/chunk-000/file-000.parquet"
     assert layout.next_chunk_file(0, 998) == (0, 999)
     assert layout.next_chunk_file(0, 999) == (1, 0)
@@ -157,4 +165,7 @@ def test_layout_paths() -> None:
     assert layout.DEFAULT_DATA_PATH == "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
     assert layout.DEFAULT_VIDEO_PATH == "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"
     assert layout.V21_DATA_PATH == "data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet"
-    assert layout.V21_VIDEO_PATH == "videos/chunk-{episode_chunk:03d}/{video_key}/episode_{episode_index:06d}.mp4"
+    assert (
+        layout.V21_VIDEO_PATH
+        == "videos/chunk-{episode_chunk:03d}/{video_key}/episode_{episode_index:06d}.mp4"
+    )

@@ -129,7 +129,11 @@ def test_parquet_stats_stream_in_batches(tmp_path: Path) -> None:
     path = tmp_path / "rows.parquet"
     pq.write_table(table, path, row_group_size=10)
     streamed = parquet_stats(path, ["v", "t", "i"], batch_rows=7)
-    for column, values in (("v", vectors), ("t", (np.arange(101) / 30).astype(np.float32)), ("i", np.arange(101))):
+    for column, values in (
+        ("v", vectors),
+        ("t", (np.arange(101) / 30).astype(np.float32)),
+        ("i", np.arange(101)),
+    ):
         whole = feature_stats(values)
         for key in whole:
             np.testing.assert_allclose(streamed[column][key], whole[key], rtol=1e-12, atol=1e-15, err_msg=key)
@@ -140,7 +144,10 @@ def test_parquet_stats_stream_in_batches(tmp_path: Path) -> None:
 def test_aggregate_pools_episodes() -> None:
     rng = np.random.default_rng(4)
     first, second = rng.normal(size=(40, 3)), rng.normal(loc=2.0, size=(25, 3))
-    images = [rng.integers(0, 256, size=(5, 4, 4, 3), dtype=np.uint8), rng.integers(0, 200, size=(9, 4, 4, 3), dtype=np.uint8)]
+    images = [
+        rng.integers(0, 256, size=(5, 4, 4, 3), dtype=np.uint8),
+        rng.integers(0, 200, size=(9, 4, 4, 3), dtype=np.uint8),
+    ]
     episodes = [
         {"action": feature_stats(first), "observation.images.front": image_stats(images[0])},
         {"action": feature_stats(second), "observation.images.front": image_stats(images[1])},
@@ -158,7 +165,10 @@ def test_aggregate_pools_episodes() -> None:
         np.testing.assert_allclose(action[key], expected, rtol=1e-12)
     image = total["observation.images.front"]
     assert image["mean"].shape == (3, 1, 1) and image["count"].tolist() == [14]
-    weighted = (episodes[0]["observation.images.front"]["mean"] * 5 + episodes[1]["observation.images.front"]["mean"] * 9) / 14
+    weighted = (
+        episodes[0]["observation.images.front"]["mean"] * 5
+        + episodes[1]["observation.images.front"]["mean"] * 9
+    ) / 14
     np.testing.assert_allclose(image["mean"], weighted, rtol=1e-12)
     with pytest.raises(DatasetError, match=r"must have shape \(3, 1, 1\)"):
         aggregate_stats([{"observation.images.front": feature_stats(first)}])

@@ -48,7 +48,9 @@ def decode(path: Path) -> tuple[Fraction, list[int], list[int]]:
     ids=["x264", "x264-bframes", "hevc", "svtav1"],
 )
 @pytest.mark.parametrize("fps", [30, 15])
-def test_frame_k_is_shown_at_k_over_fps(tmp_path: Path, settings: VideoSettings, canonical: str, fps: int) -> None:
+def test_frame_k_is_shown_at_k_over_fps(
+    tmp_path: Path, settings: VideoSettings, canonical: str, fps: int
+) -> None:
     path = tmp_path / "out.mp4"
     encoder = VideoEncoder(path, width=WIDTH, height=HEIGHT, fps=fps, settings=settings)
     for k in range(14):
@@ -65,7 +67,9 @@ def test_frame_k_is_shown_at_k_over_fps(tmp_path: Path, settings: VideoSettings,
 
 
 def test_abort_deletes_the_file(tmp_path: Path) -> None:
-    encoder = VideoEncoder(tmp_path / "a.mp4", width=WIDTH, height=HEIGHT, fps=10, settings=VideoSettings(preset="13"))
+    encoder = VideoEncoder(
+        tmp_path / "a.mp4", width=WIDTH, height=HEIGHT, fps=10, settings=VideoSettings(preset="13")
+    )
     encoder.encode(pattern(0))
     encoder.abort()
     encoder.abort()
@@ -73,8 +77,12 @@ def test_abort_deletes_the_file(tmp_path: Path) -> None:
 
 
 def test_unwritable_path_is_a_dataset_error(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match=r"missing/a.mp4: cannot create video: its directory does not exist"):
-        VideoEncoder(tmp_path / "missing" / "a.mp4", width=WIDTH, height=HEIGHT, fps=10, settings=VideoSettings())
+    with pytest.raises(
+        DatasetError, match=r"missing/a.mp4: cannot create video: its directory does not exist"
+    ):
+        VideoEncoder(
+            tmp_path / "missing" / "a.mp4", width=WIDTH, height=HEIGHT, fps=10, settings=VideoSettings()
+        )
 
 
 class SlowEncoder(VideoEncoder):
@@ -86,7 +94,13 @@ class SlowEncoder(VideoEncoder):
 
 
 def test_thread_blocks_instead_of_dropping(tmp_path: Path) -> None:
-    encoder = SlowEncoder(tmp_path / "s.mp4", width=WIDTH, height=HEIGHT, fps=10, settings=VideoSettings(codec="libx264", preset="ultrafast"))
+    encoder = SlowEncoder(
+        tmp_path / "s.mp4",
+        width=WIDTH,
+        height=HEIGHT,
+        fps=10,
+        settings=VideoSettings(codec="libx264", preset="ultrafast"),
+    )
     thread = EncoderThread(encoder, queue_frames=2, name="cam")
     started = time.perf_counter()
     for k in range(40):
@@ -107,9 +121,17 @@ class FailingEncoder(VideoEncoder):
 
 
 def test_thread_error_surfaces_in_the_producer(tmp_path: Path) -> None:
-    encoder = FailingEncoder(tmp_path / "f.mp4", width=WIDTH, height=HEIGHT, fps=10, settings=VideoSettings(codec="libx264", preset="ultrafast"))
+    encoder = FailingEncoder(
+        tmp_path / "f.mp4",
+        width=WIDTH,
+        height=HEIGHT,
+        fps=10,
+        settings=VideoSettings(codec="libx264", preset="ultrafast"),
+    )
     thread = EncoderThread(encoder, queue_frames=1, name="observation.images.front")
-    with pytest.raises(DatasetError, match=r"camera observation.images.front: encoder failed: MemoryError\('simulated'\)"):
+    with pytest.raises(
+        DatasetError, match=r"camera observation.images.front: encoder failed: MemoryError\('simulated'\)"
+    ):
         for k in range(200):
             thread.put(pattern(k))
     with pytest.raises(DatasetError, match="encoder failed"):
@@ -118,7 +140,13 @@ def test_thread_error_surfaces_in_the_producer(tmp_path: Path) -> None:
 
 
 def test_thread_abort_while_the_queue_is_full(tmp_path: Path) -> None:
-    encoder = SlowEncoder(tmp_path / "a.mp4", width=WIDTH, height=HEIGHT, fps=10, settings=VideoSettings(codec="libx264", preset="ultrafast"))
+    encoder = SlowEncoder(
+        tmp_path / "a.mp4",
+        width=WIDTH,
+        height=HEIGHT,
+        fps=10,
+        settings=VideoSettings(codec="libx264", preset="ultrafast"),
+    )
     thread = EncoderThread(encoder, queue_frames=3, name="cam")
     for k in range(6):
         thread.put(pattern(k))
@@ -134,7 +162,11 @@ def test_thread_abort_while_the_queue_is_full(tmp_path: Path) -> None:
 def test_cameras_encode_in_parallel_threads(tmp_path: Path) -> None:
     settings = VideoSettings(codec="libx264", preset="ultrafast")
     threads = [
-        EncoderThread(VideoEncoder(tmp_path / f"{c}.mp4", width=WIDTH, height=HEIGHT, fps=10, settings=settings), queue_frames=4, name=str(c))
+        EncoderThread(
+            VideoEncoder(tmp_path / f"{c}.mp4", width=WIDTH, height=HEIGHT, fps=10, settings=settings),
+            queue_frames=4,
+            name=str(c),
+        )
         for c in range(3)
     ]
     frame = np.zeros((HEIGHT, WIDTH, 3), dtype=np.uint8)

@@ -24,7 +24,9 @@ def test_layouts_are_recognised_by_shape() -> None:
 def test_wrong_frames_are_refused_with_the_fix() -> None:
     with pytest.raises(DatasetError, match=r"cam: frames must be uint8, got uint16 \(16-bit depth"):
         frame_layout(np.zeros((H, W), np.uint16), H, W, name="cam")
-    with pytest.raises(DatasetError, match=r"frame of shape \(48, 64, 4\) matches no layout of a 64x48 camera"):
+    with pytest.raises(
+        DatasetError, match=r"frame of shape \(48, 64, 4\) matches no layout of a 64x48 camera"
+    ):
         frame_layout(np.zeros((H, W, 4), np.uint8), H, W)
 
 
@@ -50,7 +52,9 @@ def test_thumbnails_of_every_layout_agree(stride: int) -> None:
     assert frame_layout(yuv, H, W) is PixelLayout.YUV420
     converted = rgb_thumbnail(yuv, PixelLayout.YUV420, stride)
     assert converted.shape == rgb[::stride, ::stride].shape
-    inside = (np.arange(0, H, stride) % 16 - 7.5)[:, None] ** 2 + (np.arange(0, W, stride) % 16 - 7.5)[None, :] ** 2
+    inside = (np.arange(0, H, stride) % 16 - 7.5)[:, None] ** 2 + (np.arange(0, W, stride) % 16 - 7.5)[
+        None, :
+    ] ** 2
     interior = inside < 4.5**2  # swscale filters chroma across block edges; compare away from them
     error = np.abs(converted.astype(np.int16) - rgb[::stride, ::stride])[interior]
     assert interior.sum() > 20 and error.max() <= 2  # 8-bit YUV rounding (out-of-gamut colours clip)
@@ -61,6 +65,13 @@ def test_thumbnails_of_every_layout_agree(stride: int) -> None:
 
 
 def test_pixel_channels_rule() -> None:
-    assert [pixel_channels(p) for p in ("yuv420p", "gray", "gray16le", "rgba", "yuva420p", "rgb24")] == [3, 1, 1, 4, 4, 3]
+    assert [pixel_channels(p) for p in ("yuv420p", "gray", "gray16le", "rgba", "yuva420p", "rgb24")] == [
+        3,
+        1,
+        1,
+        4,
+        4,
+        3,
+    ]
     with pytest.raises(DatasetError, match="unknown pixel format"):
         pixel_channels("bayer_rggb8")
