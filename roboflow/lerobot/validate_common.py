@@ -225,8 +225,8 @@ def check_rows(
         problems.append(
             Problem(
                 relpath,
-                f"{where}: timestamp of frame {row} is {rows['timestamp'][row]!r}, expected "
-                f"frame_index/fps = {timestamps[row]!r}",
+                f"{where}: timestamp of frame {row} is {np.format_float_positional(rows['timestamp'][row])}, "
+                f"expected frame_index/fps = {np.format_float_positional(timestamps[row])}",
             )
         )
     task_index = rows["task_index"]

@@ -72,4 +72,4 @@ def probe_video(path: Path) -> VideoProbe:
                 pts=tuple(pts),
             )
     except av.FFmpegError as err:
-        raise DatasetError(f"cannot read video: {err}", path=str(path)) from err
+        raise DatasetError(f"cannot read video: {err.strerror or err}", path=str(path)) from err
