@@ -22,7 +22,7 @@ from roboflow.config.model import (
     TopicInput,
     VideoConfig,
 )
-from roboflow.config.schema import FORMATS, closest, load_config, parse_config
+from roboflow.config.schema import FORMATS, closest, load_config, parse_config, video_settings
 
 __all__ = [
     "FORMATS",
@@ -42,4 +42,5 @@ __all__ = [
     "closest",
     "load_config",
     "parse_config",
+    "video_settings",
 ]

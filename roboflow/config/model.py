@@ -155,6 +155,7 @@ class VideoConfig:
     preset: str | None = None
     gop: int | None = None
     pix_fmt: str | None = None
+    threads: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

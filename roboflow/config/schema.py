@@ -31,8 +31,9 @@ from roboflow.config.model import (
     VideoConfig,
 )
 from roboflow.errors import ConfigError
+from roboflow.media.settings import VideoSettings
 
-__all__ = ["FORMATS", "MAX_CONFIG_BYTES", "closest", "load_config", "parse_config"]
+__all__ = ["FORMATS", "MAX_CONFIG_BYTES", "closest", "load_config", "parse_config", "video_settings"]
 
 #: Dataset formats the writer produces.
 FORMATS = ("v3.0", "v2.1")
@@ -199,7 +200,7 @@ class _Table:
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "source": ("type", "path", "topics"),
     "dataset": ("name", "fps", "robot_type", "task", "task_topic", "format", "time"),
-    "video": ("codec", "crf", "preset", "gop", "pix_fmt"),
+    "video": ("codec", "crf", "preset", "gop", "pix_fmt", "threads"),
     "flushing": ("max_frames_per_chunk", "max_memory_bytes"),
     "streaming": ("finalize_metadata_in_coordinator",),
     "episodes": ("split", "gap_s", "topic", "min_frames"),
@@ -231,13 +232,29 @@ def _source(t: _Table) -> SourceSettings:
 
 
 def _video(t: _Table) -> VideoConfig:
-    return VideoConfig(
+    video = VideoConfig(
         codec=t.text("codec"),
         crf=t.integer("crf", minimum=0),
         preset=_stringish(t, "preset"),
         gop=t.integer("gop", minimum=1),
         pix_fmt=t.text("pix_fmt"),
+        threads=t.integer("threads", minimum=1),
     )
+    try:
+        video_settings(video)
+    except ConfigError as err:
+        raise ConfigError(f"[video]: {err.message}", path=t.origin, hint=err.hint) from err
+    return video
+
+
+def video_settings(video: VideoConfig) -> VideoSettings:
+    """The encoder settings of ``[video]``, the writer's defaults where a key is not set.
+
+    Raises:
+        ConfigError: An unknown codec or pixel format, or a value out of range.
+    """
+    given = {key: getattr(video, key) for key in ("codec", "crf", "preset", "gop", "pix_fmt", "threads")}
+    return VideoSettings(**{key: value for key, value in given.items() if value is not None})
 
 
 def _stringish(t: _Table, key: str) -> str | None:

@@ -1,0 +1,248 @@
+"""How one recording's messages become dataset frames: the config matched against the recording's channels.
+
+:class:`FeaturePlan` checks that every mapped topic exists (listing the recording's topics, closest first, when
+one does not) and that its type can feed the mapping, then turns messages into aligner samples and aligned
+frames into the ``{feature: array}`` dicts the episode writer takes:
+
+* vector inputs are decoded and extracted when their message arrives (cheap, and interpolation needs values);
+* camera messages stay undecoded in the aligner and are decoded only for frames that are written, once per
+  message even when a slow camera's frame is held for several frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from roboflow.align import Frame, StreamSpec
+from roboflow.config.model import Config, Mapping, Policy, TimeSource, TopicInput
+from roboflow.config.schema import closest
+from roboflow.decode import decoder_for
+from roboflow.errors import ConfigError, SourceError
+from roboflow.features.images import ImageDecoder
+from roboflow.features.types import default_fields, image_kind, is_joint_state, normalise_type
+from roboflow.features.vectors import VectorExtractor, vector_extractor
+from roboflow.lerobot.spec import CameraFeature, DatasetSpec, VectorFeature
+from roboflow.sources.base import Channel, RawMessage
+
+__all__ = ["FeaturePlan", "Sample"]
+
+#: (stream index, time ns, log time ns, value, size in bytes) as :meth:`Aligner.push` takes them.
+Sample = tuple[int, int, int, Any, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Stream:
+    """One aligner stream: an input of a mapping, or the task topic (mapping None)."""
+
+    mapping: Mapping | None
+    input: TopicInput
+    type_name: str
+
+
+class FeaturePlan:
+    """The conversion of one recording's messages into frames.
+
+    Args:
+        config: The validated config.
+        channels: The recording's channels.
+        origin: The recording, for messages.
+
+    Raises:
+        SourceError: A mapped topic is missing from the recording, or has several types.
+        ConfigError: A topic's type cannot feed its mapping.
+    """
+
+    def __init__(self, config: Config, channels: Sequence[Channel], origin: str) -> None:
+        self.config = config
+        self.origin = origin
+        types = _topic_types(channels, origin)
+        self._streams: list[_Stream] = []
+        for mapping in config.mappings:
+            for topic_input in mapping.inputs:
+                type_name = _require(topic_input.topic, types, origin, f"mapping '{mapping.feature}'")
+                _check_type(mapping, topic_input, type_name, origin)
+                self._streams.append(_Stream(mapping, topic_input, type_name))
+        task_topic = config.dataset.task_topic
+        if task_topic is not None:
+            type_name = _require(task_topic, types, origin, "[dataset] task_topic")
+            self._streams.append(_Stream(None, TopicInput(task_topic, policy=Policy.HOLD), type_name))
+        self.topics: tuple[str, ...] = tuple(dict.fromkeys(s.input.topic for s in self._streams))
+        self._by_topic: dict[str, list[int]] = {}
+        for index, stream in enumerate(self._streams):
+            self._by_topic.setdefault(stream.input.topic, []).append(index)
+        self._extractors: list[Callable[[Any, int], Any] | None] = [self._extractor(s) for s in self._streams]
+        self._decoders: dict[int, Callable[[bytes | memoryview], Any]] = {}
+        self._decoded: dict[int, tuple[RawMessage, np.ndarray]] = {}
+
+    @property
+    def streams(self) -> tuple[StreamSpec, ...]:
+        """Aligner specs, one per stream, in stream order."""
+        return tuple(
+            StreamSpec(
+                name=s.input.topic if s.mapping is None else f"{s.input.topic} -> {s.mapping.feature}",
+                policy=s.input.policy,
+                tolerance_ns=s.input.tolerance_ns,
+                required=s.mapping is not None,
+                header_time=s.input.time is TimeSource.HEADER,
+            )
+            for s in self._streams
+        )
+
+    def samples(self, raw: RawMessage) -> Iterator[Sample]:
+        """The aligner samples of one message (one per stream its topic feeds)."""
+        msg: Any = None
+        for index in self._by_topic.get(raw.topic, ()):
+            stream = self._streams[index]
+            is_image = stream.mapping is not None and stream.mapping.is_image
+            if not is_image and msg is None:
+                msg = self._decode(raw)
+            time = raw.log_time
+            if stream.input.time is TimeSource.HEADER:
+                time = raw.header_stamp if raw.header_stamp is not None else _header_stamp(msg, raw.log_time)
+            if is_image:
+                yield index, time, raw.log_time, raw, len(raw.data)
+                continue
+            extractor = self._extractors[index]
+            value = extractor(msg, time) if extractor is not None else _task_text(msg)
+            yield index, time, raw.log_time, value, getattr(value, "nbytes", 64)
+
+    def frame(self, frame: Frame) -> tuple[dict[str, np.ndarray], str | None]:
+        """The writer's frame dict for an aligned frame, and its task (None: the default task)."""
+        features: dict[str, np.ndarray] = {}
+        task: str | None = None
+        parts: dict[str, list[np.ndarray]] = {}
+        for index, (stream, value) in enumerate(zip(self._streams, frame.values, strict=True)):
+            if stream.mapping is None:
+                task = value
+            elif stream.mapping.is_image:
+                features[stream.mapping.feature] = self._image(index, value)
+            else:
+                parts.setdefault(stream.mapping.feature, []).append(value)
+        for feature, values in parts.items():
+            features[feature] = values[0] if len(values) == 1 else np.concatenate(values)
+        return features, task
+
+    def dataset_spec(self, first: dict[str, np.ndarray]) -> DatasetSpec:
+        """The dataset spec, from the config and the first frame (image sizes, vector names).
+
+        Raises:
+            ConfigError: Configured names do not match the vector's length.
+        """
+        vectors: list[VectorFeature] = []
+        cameras: list[CameraFeature] = []
+        for mapping in self.config.mappings:
+            value = first[mapping.feature]
+            if mapping.is_image:
+                cameras.append(CameraFeature(mapping.feature, value.shape[0], value.shape[1],
+                                             channels=3 if value.ndim == 3 else 1))
+                continue
+            names = mapping.names or self._derived_names(mapping)
+            if len(names) != value.size:
+                raise ConfigError(
+                    f"mapping '{mapping.feature}': {len(names)} names for a vector of {value.size} values",
+                    path=self.config.origin,
+                )
+            vectors.append(VectorFeature(mapping.feature, names))
+        return DatasetSpec(fps=self.config.dataset.fps, robot_type=self.config.dataset.robot_type,
+                           vectors=tuple(vectors), cameras=tuple(cameras))
+
+    def _derived_names(self, mapping: Mapping) -> tuple[str, ...]:
+        names: list[str] = []
+        for stream, extractor in zip(self._streams, self._extractors, strict=True):
+            if stream.mapping is mapping:
+                assert isinstance(extractor, VectorExtractor) and extractor.names is not None
+                names.extend(extractor.names)
+        return tuple(names)
+
+    def _extractor(self, stream: _Stream) -> Callable[[Any, int], Any] | None:
+        if stream.mapping is None:
+            return None
+        if stream.mapping.is_image:
+            return ImageDecoder(stream.input.topic, stream.type_name, stream.mapping.depth_max)
+        return vector_extractor(stream.input, stream.type_name)
+
+    def _decode(self, raw: RawMessage) -> Any:
+        decoder = self._decoders.get(raw.channel.id)
+        if decoder is None:
+            decoder = self._decoders[raw.channel.id] = decoder_for(raw.channel)
+        try:
+            return decoder(raw.data)
+        except SourceError:
+            raise
+        except Exception as err:  # a decoder's own exception types vary by encoding  # noqa: BLE001
+            raise SourceError(f"{raw.topic} at t={raw.log_time / 1e9:.6f} s: cannot decode message: {err}",
+                              path=self.origin) from err
+
+    def _image(self, index: int, raw: RawMessage) -> np.ndarray:
+        cached = self._decoded.get(index)
+        if cached is not None and cached[0] is raw:
+            return cached[1]
+        decoder = self._extractors[index]
+        assert decoder is not None
+        image = decoder(self._decode(raw), raw.log_time)
+        self._decoded[index] = (raw, image)
+        return image
+
+
+def _topic_types(channels: Sequence[Channel], origin: str) -> dict[str, str]:
+    types: dict[str, str] = {}
+    for channel in channels:
+        name = normalise_type(channel.schema.name) if channel.schema is not None else ""
+        known = types.setdefault(channel.topic, name)
+        if known != name:
+            raise SourceError(f"topic {channel.topic} has two types, {known} and {name}", path=origin)
+    return types
+
+
+def _require(topic: str, types: dict[str, str], origin: str, what: str) -> str:
+    if topic in types:
+        return types[topic]
+    listed = closest(topic, types)
+    shown = ", ".join(listed[:10]) + (f", ... ({len(listed)} topics)" if len(listed) > 10 else "")
+    raise SourceError(f"{what}: topic {topic} is not in this recording", path=origin,
+                      hint=f"it has: {shown}" if listed else "it has no topics")
+
+
+def _check_type(mapping: Mapping, topic_input: TopicInput, type_name: str, origin: str) -> None:
+    topic = topic_input.topic
+    if mapping.is_image:
+        if image_kind(type_name) is None:
+            raise ConfigError(
+                f"mapping '{mapping.feature}': {topic} is {type_name or 'schemaless'}, which carries no images",
+                path=origin, hint="image mappings read sensor_msgs/Image or CompressedImage, foxglove images",
+            )
+        return
+    if image_kind(type_name) is not None:
+        raise ConfigError(
+            f"mapping '{mapping.feature}': {topic} is {type_name}, an image type, which cannot feed a "
+            f"{mapping.mapping_type.value} vector", path=origin, hint="use mapping_type = \"image\"",
+        )
+    if topic_input.fields is None and not is_joint_state(type_name) and default_fields(type_name) is None:
+        raise ConfigError(
+            f"mapping '{mapping.feature}': {topic} is {type_name or 'schemaless'}, which has no default vector",
+            path=origin, hint="name the numeric fields to extract with field = \"a.b\" or a list of paths",
+        )
+
+
+def _header_stamp(msg: Any, fallback: int) -> int:
+    """``header.stamp`` of a decoded message in ns, or ``fallback`` when it has none."""
+    header = msg.get("header") if isinstance(msg, dict) else getattr(msg, "header", None)
+    stamp = header.get("stamp") if isinstance(header, dict) else getattr(header, "stamp", None)
+    if stamp is None:
+        return fallback
+    sec = getattr(stamp, "sec", None)
+    if sec is None:
+        sec = getattr(stamp, "secs", 0)
+    nsec = getattr(stamp, "nanosec", None)
+    if nsec is None:
+        nsec = getattr(stamp, "nsecs", 0)
+    return int(sec) * 1_000_000_000 + int(nsec)
+
+
+def _task_text(msg: Any) -> str:
+    value = msg.get("data") if isinstance(msg, dict) else getattr(msg, "data", msg)
+    return str(value)

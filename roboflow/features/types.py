@@ -1,0 +1,78 @@
+"""What message types can feed which mapping, and the default fields of the common vector types."""
+
+from __future__ import annotations
+
+__all__ = [
+    "JOINT_FIELDS",
+    "JOINT_STATE",
+    "default_fields",
+    "image_kind",
+    "is_joint_state",
+    "normalise_type",
+]
+
+JOINT_STATE = "sensor_msgs/msg/JointState"
+#: The per-joint arrays of a JointState.
+JOINT_FIELDS = ("position", "velocity", "effort")
+
+_RAW_IMAGES = frozenset({"sensor_msgs/msg/Image", "foxglove.RawImage", "foxglove_msgs/msg/RawImage"})
+_COMPRESSED_IMAGES = frozenset(
+    {"sensor_msgs/msg/CompressedImage", "foxglove.CompressedImage", "foxglove_msgs/msg/CompressedImage"}
+)
+
+_NUMERIC_SCALARS = ("Float32", "Float64", "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32",
+                    "UInt64", "Bool", "Byte")
+_ARRAYS = tuple(f"{name}MultiArray" for name in _NUMERIC_SCALARS if name not in ("Bool",))
+
+#: type -> the field paths a state/action mapping extracts when it names none ("" = the whole message).
+_DEFAULT_FIELDS: dict[str, tuple[str, ...]] = {
+    JOINT_STATE: ("position",),
+    **{f"std_msgs/msg/{name}": ("data",) for name in _NUMERIC_SCALARS + _ARRAYS},
+    "geometry_msgs/msg/Point": ("",),
+    "geometry_msgs/msg/Vector3": ("",),
+    "geometry_msgs/msg/Quaternion": ("",),
+    "geometry_msgs/msg/PointStamped": ("point",),
+    "geometry_msgs/msg/Vector3Stamped": ("vector",),
+    "geometry_msgs/msg/QuaternionStamped": ("quaternion",),
+    "geometry_msgs/msg/Pose": ("position", "orientation"),
+    "geometry_msgs/msg/PoseStamped": ("pose.position", "pose.orientation"),
+    "geometry_msgs/msg/PoseWithCovarianceStamped": ("pose.pose.position", "pose.pose.orientation"),
+    "geometry_msgs/msg/Transform": ("translation", "rotation"),
+    "geometry_msgs/msg/TransformStamped": ("transform.translation", "transform.rotation"),
+    "geometry_msgs/msg/Twist": ("linear", "angular"),
+    "geometry_msgs/msg/TwistStamped": ("twist.linear", "twist.angular"),
+    "geometry_msgs/msg/Accel": ("linear", "angular"),
+    "geometry_msgs/msg/AccelStamped": ("accel.linear", "accel.angular"),
+    "geometry_msgs/msg/Wrench": ("force", "torque"),
+    "geometry_msgs/msg/WrenchStamped": ("wrench.force", "wrench.torque"),
+    "nav_msgs/msg/Odometry": ("pose.pose.position", "pose.pose.orientation", "twist.twist.linear",
+                              "twist.twist.angular"),
+    "sensor_msgs/msg/Imu": ("orientation", "angular_velocity", "linear_acceleration"),
+    "sensor_msgs/msg/Joy": ("axes",),
+    "trajectory_msgs/msg/JointTrajectoryPoint": ("positions",),
+}
+
+
+def normalise_type(type_name: str) -> str:
+    """``sensor_msgs/Image`` (ROS1) -> ``sensor_msgs/msg/Image``; other names unchanged."""
+    parts = type_name.split("/")
+    return f"{parts[0]}/msg/{parts[1]}" if len(parts) == 2 else type_name
+
+
+def image_kind(type_name: str) -> str | None:
+    """``raw`` or ``compressed`` for a message type carrying camera frames, else None."""
+    name = normalise_type(type_name)
+    if name in _RAW_IMAGES:
+        return "raw"
+    if name in _COMPRESSED_IMAGES:
+        return "compressed"
+    return None
+
+
+def is_joint_state(type_name: str) -> bool:
+    return normalise_type(type_name) == JOINT_STATE
+
+
+def default_fields(type_name: str) -> tuple[str, ...] | None:
+    """The field paths extracted from ``type_name`` when a mapping names none, or None if it has none."""
+    return _DEFAULT_FIELDS.get(normalise_type(type_name))

@@ -1,0 +1,116 @@
+"""Messages of one recording -> aligned frames, cut into episodes by the ``[episodes]`` rules.
+
+One :class:`~roboflow.align.Aligner` runs per episode. An episode ends at the end of the recording, before a
+message of the marker topic (``split = "topic"``), or before a message that comes more than ``gap_s`` after the
+previous one (``split = "gap"``, log times). Episodes with fewer than ``min_frames`` frames are skipped: their
+first frames are held back (undecoded) until there are ``min_frames`` of them, so nothing of a skipped episode
+is ever written.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from roboflow.align import Aligner, AlignmentReport, Frame
+from roboflow.config.model import Config
+from roboflow.errors import SourceError
+from roboflow.features.plan import FeaturePlan
+from roboflow.sources.base import RawMessage
+
+__all__ = ["EpisodeSink", "EpisodeStream"]
+
+
+class EpisodeSink(Protocol):
+    """Where the frames of episodes go (the shard writer)."""
+
+    def add(self, features: dict[str, np.ndarray], task: str) -> None: ...
+
+    def end_episode(self, report: AlignmentReport) -> None: ...
+
+    def skip_episode(self, report: AlignmentReport, reason: str) -> None: ...
+
+
+class EpisodeStream:
+    """Feed it a recording's messages in log-time order with :meth:`push`, then call :meth:`finish`.
+
+    Args:
+        plan: The recording's feature plan.
+        config: The config (dataset fps, default task, episode rules, flushing bound).
+        sink: Receives frames and episode ends.
+    """
+
+    def __init__(self, plan: FeaturePlan, config: Config, sink: EpisodeSink) -> None:
+        self.plan = plan
+        self.config = config
+        self.sink = sink
+        rules = config.episodes
+        self._marker = rules.topic if rules.split == "topic" else None
+        self._gap_ns = round(rules.gap_s * 1e9) if rules.split == "gap" else None
+        self._min_frames = rules.min_frames
+        self._last_log: int | None = None
+        self._held: list[Frame] = []
+        self._written = 0
+        self._episodes = 0
+        self._aligner = self._new_aligner()
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """Topics to read: the plan's and the marker topic."""
+        return self.plan.topics + ((self._marker,) if self._marker and self._marker not in self.plan.topics else ())
+
+    def push(self, raw: RawMessage) -> None:
+        if raw.topic == self._marker:
+            self._cut()
+        elif self._gap_ns is not None and self._last_log is not None and raw.log_time - self._last_log > self._gap_ns:
+            self._cut()
+        self._last_log = raw.log_time
+        for stream, time, log_time, value, size in self.plan.samples(raw):
+            for frame in self._aligner.push(stream, time, log_time, value, size):
+                self._frame(frame)
+
+    def finish(self) -> int:
+        """End the last episode; returns the number of episodes written.
+
+        Raises:
+            SourceError: No episode has a frame (a mapping has no data, or the streams never overlap).
+        """
+        missing = self._aligner.missing()
+        self._cut()
+        if self._episodes == 0:
+            if missing:
+                raise SourceError(f"no frames: no message on {', '.join(missing)}")
+            raise SourceError("no frames: the mapped streams never have data at the same time",
+                              hint="check the topics' time ranges with `roboflow inspect`")
+        return self._episodes
+
+    def _new_aligner(self) -> Aligner:
+        return Aligner(self.plan.streams, self.config.dataset.fps,
+                       max_buffer_bytes=self.config.flushing.max_memory_bytes // 4)
+
+    def _frame(self, frame: Frame) -> None:
+        if self._written == 0 and len(self._held) + 1 < self._min_frames:
+            self._held.append(frame)
+            return
+        for held in (*self._held, frame):
+            self._write(held)
+        self._held.clear()
+
+    def _write(self, frame: Frame) -> None:
+        features, task = self.plan.frame(frame)
+        self.sink.add(features, task if task is not None else self.config.dataset.default_task)
+        self._written += 1
+
+    def _cut(self) -> None:
+        for frame in self._aligner.finish():
+            self._frame(frame)
+        report = self._aligner.report()
+        if self._written:
+            self.sink.end_episode(report)
+            self._episodes += 1
+        elif report.frames_written:
+            self.sink.skip_episode(report, f"{report.frames_written} frames, fewer than min_frames")
+        self._held.clear()
+        self._written = 0
+        self._aligner = self._new_aligner()

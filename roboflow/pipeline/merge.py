@@ -1,0 +1,112 @@
+"""The merge stage: shards (in recording order) -> the final dataset, published at once.
+
+The dataset is assembled in a hidden sibling directory of the output (``.<name>.partial-<id>``) and renamed into
+place only when complete, so a failed or interrupted run never leaves the output looking like a dataset; an
+existing output is replaced only with ``overwrite``, and only after the new one is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from roboflow.errors import DatasetError
+from roboflow.lerobot.merge import MergeResult, merge_datasets
+from roboflow.pipeline.convert import ShardResult
+
+__all__ = ["MergeContext", "check_output", "incompatible_shards", "merge_shards"]
+
+
+@dataclass(frozen=True, slots=True)
+class MergeContext:
+    """Settings of the merge.
+
+    Attributes:
+        format: Output version.
+        overwrite: Replace an existing output.
+        provenance: Top-level fields of ``meta/roboflow.json``.
+    """
+
+    format: str
+    overwrite: bool = False
+    provenance: Mapping[str, Any] | None = None
+
+
+def check_output(out: Path, *, overwrite: bool) -> None:
+    """Refuse an existing non-empty output unless ``overwrite`` (checked before any work is done).
+
+    Raises:
+        DatasetError: ``out`` exists (and ``overwrite`` is false) or is a file.
+    """
+    if out.exists() and not out.is_dir():
+        raise DatasetError("exists and is not a directory", path=str(out))
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise DatasetError("exists already, not overwriting", path=str(out), hint="pass --overwrite to replace it")
+
+
+def incompatible_shards(results: Sequence[ShardResult]) -> list[tuple[ShardResult, str]]:
+    """Shards whose fps, robot type or features differ from the first shard's, with the difference."""
+    reference: dict[str, Any] | None = None
+    bad: list[tuple[ShardResult, str]] = []
+    for result in results:
+        info = json.loads((result.shard / "meta" / "info.json").read_text(encoding="utf-8"))
+        head = {"fps": info["fps"], "robot_type": info.get("robot_type"), **info["features"]}
+        if reference is None:
+            reference = head
+            continue
+        differ = [key for key in reference.keys() | head.keys() if reference.get(key) != head.get(key)]
+        if differ:
+            details = "; ".join(f"{key}: {_short(head.get(key))} vs {_short(reference.get(key))}"
+                                for key in sorted(differ)[:3])
+            bad.append((result, f"its features differ from the first recording's ({details})"))
+    return bad
+
+
+def merge_shards(results: Sequence[ShardResult], out: Path, context: MergeContext) -> MergeResult:
+    """Merge the shards, ordered by their recordings, into ``out``.
+
+    Raises:
+        DatasetError: No shards, or the output exists (without ``overwrite``) or cannot be written.
+    """
+    ordered = sorted(results, key=lambda r: r.item.index)
+    check_output(out, overwrite=context.overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+    try:
+        merged = merge_datasets([str(r.shard) for r in ordered], str(partial), format=context.format,
+                                provenance=context.provenance)
+        _publish(partial, out, overwrite=context.overwrite)
+    except DatasetError as err:
+        urls = {str(r.shard): r.item.url for r in ordered}
+        if err.path in urls:
+            raise DatasetError(err.message, path=urls[err.path], hint=err.hint) from err
+        raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return merged
+
+
+def _publish(partial: Path, out: Path, *, overwrite: bool) -> None:
+    """Rename the complete dataset into place; an old output is removed only after that."""
+    old: Path | None = None
+    if out.exists():
+        if any(out.iterdir()):
+            check_output(out, overwrite=overwrite)
+            old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+            os.replace(out, old)
+        else:
+            out.rmdir()
+    os.replace(partial, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True) if value is not None else "absent"
+    return text if len(text) <= 80 else text[:77] + "..."
