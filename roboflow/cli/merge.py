@@ -11,7 +11,7 @@ __all__ = ["merge"]
 
 @click.command("merge")
 @click.argument("shards", nargs=-1, required=True)
-@click.option("-o", "--output", "out", required=True, help="Directory of the merged dataset.")
+@click.option("-o", "--output", "out", required=True, help="Directory or storage URL of the merged dataset.")
 @click.option(
     "--format",
     "format_",
@@ -40,8 +40,9 @@ def merge(
 ) -> None:
     """Merge the datasets SHARDS, in the order given, into one dataset.
 
-    Shards may be v3.0 or v2.1 and must share fps, robot type and features. Episodes are renumbered in
-    shard order; videos are joined without re-encoding.
+    SHARDS and the output are directories or storage URLs (s3://bucket/prefix, oss://bucket/prefix;
+    endpoints and credentials from the environment). Shards may be v3.0 or v2.1 and must share fps,
+    robot type and features. Episodes are renumbered in shard order; videos are joined without re-encoding.
     """
     from roboflow.errors import ConfigError
     from roboflow.lerobot.assemble import FileLimits

@@ -6,25 +6,32 @@ features. The output depends only on the shards and the arguments: merging the s
 byte-identical files.
 
 Shards and the output are reached through a :class:`MergeIO`: it turns a location string into a local
-directory for the time it is used. :class:`LocalIO` takes locations as local paths; a remote store plugs in
-by downloading a shard in ``shard()`` and uploading the finished output when ``output()`` exits cleanly.
+directory for the time it is used. :class:`StorageIO` (the default) takes any storage URL of
+:mod:`roboflow.storage` (a local path, ``file://``, ``s3://``, ``oss://``): a remote shard is downloaded
+while it is read, a remote output is written to a temporary directory and uploaded when the merge has
+succeeded, ``meta/info.json`` last. :class:`LocalIO` takes local paths only.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from roboflow.errors import DatasetError
+from roboflow.lerobot import layout
 from roboflow.lerobot.assemble import Assembler, DatasetHeader, FileLimits, open_assembler, prepare_output
 from roboflow.lerobot.reader import open_dataset
 from roboflow.lerobot.validate import validate_dataset
 
-__all__ = ["PROVENANCE_PATH", "LocalIO", "MergeIO", "MergeResult", "merge_datasets"]
+if TYPE_CHECKING:
+    from roboflow.storage import StorageOptions
+
+__all__ = ["PROVENANCE_PATH", "LocalIO", "MergeIO", "MergeResult", "StorageIO", "merge_datasets"]
 
 #: Per-dataset provenance a shard may carry; merged into the output's file of the same name.
 PROVENANCE_PATH = "meta/roboflow.json"
@@ -37,8 +44,12 @@ class MergeIO(Protocol):
         """A local directory holding the shard at ``location`` while the context is open."""
         ...
 
-    def output(self, location: str) -> AbstractContextManager[Path]:
-        """A local directory to write the dataset into; a clean exit publishes it at ``location``."""
+    def output(self, location: str, *, overwrite: bool) -> AbstractContextManager[Path]:
+        """An empty local directory to write the dataset into; a clean exit publishes it at ``location``.
+
+        Raises:
+            DatasetError: ``location`` holds files and ``overwrite`` is false.
+        """
         ...
 
 
@@ -53,8 +64,51 @@ class LocalIO:
         yield path
 
     @contextmanager
-    def output(self, location: str) -> Iterator[Path]:
-        yield Path(location)
+    def output(self, location: str, *, overwrite: bool) -> Iterator[Path]:
+        path = Path(location)
+        prepare_output(path, overwrite=overwrite)
+        yield path
+
+
+class StorageIO:
+    """Shards and output at storage URLs (:mod:`roboflow.storage`); local ones are used in place.
+
+    Args:
+        options: Storage options (endpoint, credentials, retries) for remote URLs.
+    """
+
+    def __init__(self, options: StorageOptions | None = None) -> None:
+        self.options = options
+
+    @contextmanager
+    def shard(self, location: str) -> Iterator[Path]:
+        from roboflow.storage import local_copy
+
+        with local_copy(location, self.options) as path:
+            if not path.is_dir():
+                raise DatasetError("shard is not a dataset directory", path=location)
+            yield path
+
+    @contextmanager
+    def output(self, location: str, *, overwrite: bool) -> Iterator[Path]:
+        from roboflow.storage import open_storage, parse_url, upload_tree
+
+        parsed = parse_url(location)
+        if parsed.scheme == "file":
+            path = Path(parsed.path)
+            prepare_output(path, overwrite=overwrite)
+            yield path
+            return
+        storage = open_storage(location, self.options)
+        if not overwrite and any(True for _ in storage.list()):
+            raise DatasetError("exists already, not overwriting", path=location, hint="pass overwrite=True")
+        with tempfile.TemporaryDirectory(prefix="roboflow-merge-") as temporary:
+            yield Path(temporary)
+            # the old dataset stops being one first (its info.json goes), then its files go
+            stale = sorted(info.key for info in storage.list())
+            for key in sorted(stale, key=lambda key: key != layout.INFO_PATH):
+                storage.delete(key)
+            upload_tree(temporary, location, last=(layout.INFO_PATH,), options=self.options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,15 +137,15 @@ def merge_datasets(
     """Merge ``shards`` (in this order) into a new dataset at ``out``.
 
     Args:
-        shards: Shard locations (for :class:`LocalIO`, dataset directories).
-        out: Output location; an existing non-empty directory is refused unless ``overwrite``.
+        shards: Shard locations: dataset directories as paths or storage URLs (see ``io``).
+        out: Output location; an existing non-empty one is refused unless ``overwrite``.
         format: Output version, ``"v3.0"`` or ``"v2.1"``; shards may be of either version.
         limits: v3.0 file sizes and chunk size.
         provenance: Top-level fields of the output's ``meta/roboflow.json``; its ``episodes`` list holds
             every shard's own ``meta/roboflow.json`` (``{}`` if it has none) with ``episode_index`` set to
             the shard's first new episode (and ``num_episodes`` when the shard has several). Without
             ``provenance`` the file is written only if a shard has one.
-        io: How locations are reached (default :class:`LocalIO`).
+        io: How locations are reached (default :class:`StorageIO` with default options).
         overwrite: Replace an existing output.
 
     Raises:
@@ -100,15 +154,14 @@ def merge_datasets(
     """
     if not shards:
         raise DatasetError("no shards to merge", path=out)
-    io = io or LocalIO()
+    io = io or StorageIO()
     limits = limits or FileLimits()
     assembler: Assembler | None = None
     header: DatasetHeader | None = None
     firsts: list[int] = []
     entries: list[dict[str, Any]] = []
     carries_provenance = provenance is not None
-    with io.output(out) as out_dir:
-        prepare_output(out_dir, overwrite=overwrite)
+    with io.output(out, overwrite=overwrite) as out_dir:
         try:
             for location in shards:
                 with io.shard(location) as shard_dir:

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import av
+import boto3
 import pytest
+from moto.server import ThreadedMotoServer
 
 from roboflow.cli import main
-from roboflow.errors import DatasetError
+from roboflow.errors import DatasetError, StorageError
 from roboflow.lerobot.assemble import FileLimits
-from roboflow.lerobot.merge import merge_datasets
+from roboflow.lerobot.merge import LocalIO, StorageIO, merge_datasets
 from roboflow.lerobot.spec import DatasetSpec, VectorFeature
 from roboflow.lerobot.validate import validate_dataset
 from roboflow.media.settings import VideoSettings
+from roboflow.storage import Credentials, StorageOptions, download_tree, upload_tree
 
 
 @pytest.fixture(scope="module")
@@ -147,8 +152,10 @@ def test_invalid_or_missing_shards(shards: dict[str, Any], tmp_path: Path) -> No
     with pytest.raises(DatasetError, match="is not a valid dataset: meta/info.json: missing") as error:
         merge_datasets([shards["paths"][0], str(broken)], str(tmp_path / "out"))
     assert error.value.path == str(broken)
-    with pytest.raises(DatasetError, match="shard not found"):
+    with pytest.raises(StorageError, match="no such file or directory"):
         merge_datasets([str(tmp_path / "nowhere")], str(tmp_path / "out2"))
+    with pytest.raises(DatasetError, match="shard not found"):
+        merge_datasets([str(tmp_path / "nowhere")], str(tmp_path / "out2"), io=LocalIO())
     with pytest.raises(DatasetError, match="no shards to merge"):
         merge_datasets([], str(tmp_path / "out3"))
     with pytest.raises(DatasetError, match="exists already"):
@@ -185,3 +192,52 @@ def test_cli_merge(shards: dict[str, Any], tmp_path: Path, capsys: pytest.Captur
     assert "roboflow: error: " in capsys.readouterr().err
     main(["merge", shards["paths"][0], "-o", str(out), "--overwrite"])
     assert json.loads((out / "meta/info.json").read_text())["codebase_version"] == "v3.0"
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[StorageOptions]:
+    """A bucket ``merge`` on a local S3 server (moto), and the options to reach it."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    keys = Credentials("testing", "testing")
+    options = StorageOptions(
+        endpoint=f"http://{host}:{port}", region="us-east-1", credentials=keys, retries=0
+    )
+    client = boto3.client(
+        "s3",
+        endpoint_url=options.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=keys.access_key_id,
+        aws_secret_access_key=keys.secret_access_key,
+    )
+    client.create_bucket(Bucket="merge")
+    yield options
+    server.stop()
+
+
+def test_merge_remote_shards_into_a_remote_dataset(
+    shards: dict[str, Any], tmp_path: Path, kit: Any, s3: StorageOptions
+) -> None:
+    remote = []
+    for number, path in enumerate(shards["paths"][:3]):
+        upload_tree(path, f"s3://merge/staging/shard-{number}", options=s3)
+        remote.append(f"s3://merge/staging/shard-{number}")
+    io = StorageIO(s3)
+    merge_datasets(remote, "s3://merge/datasets/run1", io=io, format="v3.0")
+    download_tree("s3://merge/datasets/run1", tmp_path / "run1", options=s3)
+    kit.check(tmp_path / "run1", shards["episodes"][:4], format="v3.0")
+    assert validate_dataset(tmp_path / "run1") == []
+    with pytest.raises(DatasetError, match="exists already, not overwriting"):
+        merge_datasets(remote[:1], "s3://merge/datasets/run1", io=io)
+    merge_datasets(remote[:1], "s3://merge/datasets/run1", io=io, overwrite=True, format="v2.1")
+    download_tree("s3://merge/datasets/run1", tmp_path / "again", options=s3)
+    kit.check(tmp_path / "again", shards["episodes"][:1], format="v2.1")
+    assert sorted(p.name for p in (tmp_path / "again/meta").iterdir()) == [
+        "episodes.jsonl",
+        "episodes_stats.jsonl",
+        "info.json",
+        "roboflow.json",
+        "tasks.jsonl",
+    ]
