@@ -59,7 +59,15 @@ class CoordinationConfig:
 
 
 class WorkerSession:
-    """Lease + heartbeat of one worker; a context manager (``with WorkerSession(store, "pod-1") as s:``)."""
+    """Lease + heartbeat of one worker; a context manager (``with WorkerSession(store, "pod-1") as s:``).
+
+    Args:
+        store: The state store.
+        pod_id: This worker's id, unique among live workers.
+        config: Lease and heartbeat timing.
+        on_lost: Called (from the renewal thread) when the session steps down.
+        clock: Local monotonic clock of the step-down deadline.
+    """
 
     def __init__(
         self,
@@ -68,12 +76,14 @@ class WorkerSession:
         config: CoordinationConfig = CoordinationConfig(),
         *,
         on_lost: Callable[[LeaseLostError], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.pod_id = validate_id("worker", pod_id)
         self.config = config
         self.owner = f"{pod_id}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._on_lost = on_lost
+        self._clock = clock
         self._lease: Lease | None = None
         self._deadline = 0.0
         self._lost: LeaseLostError | None = None
@@ -97,7 +107,7 @@ class WorkerSession:
         """Raise :class:`LeaseLostError` if this session must stop working."""
         if self._lost is not None:
             raise self._lost
-        if time.monotonic() > self._deadline:
+        if self._clock() > self._deadline:
             self._step_down(LeaseLostError(f"worker {self.pod_id} could not renew its lease in time"))
             raise self._lost  # type: ignore[misc]
 
@@ -114,7 +124,7 @@ class WorkerSession:
             LeaseHeldError: A live incarnation with the same ``pod_id`` holds the lease.
         """
         ttl_ms = int(self.config.lease_ttl_s * 1000)
-        started = time.monotonic()
+        started = self._clock()
         self._lease = acquire_lease(self.store, worker_lease_key(self.pod_id), self.owner, ttl_ms)
         self._deadline = started + self.config.lease_ttl_s - self.config.safety_margin_s
         self.beat()
@@ -131,7 +141,7 @@ class WorkerSession:
         lease = self.lease
         with self._mu:
             activity = self._activity
-        started = time.monotonic()
+        started = self._clock()
 
         def renew(txn: Transaction) -> None:
             renew_lease(txn, lease)
@@ -167,7 +177,7 @@ class WorkerSession:
                 return
             except StateError as err:
                 log.warning("worker %s: lease renewal failed: %s", self.pod_id, err)
-                if time.monotonic() > self._deadline:
+                if self._clock() > self._deadline:
                     self._step_down(LeaseLostError(f"worker {self.pod_id} could not renew its lease: {err}"))
                     return
 

@@ -2,51 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from tikv_emulator import Emulator
 
-from roboflow.coordination.sqlite import SqliteConfig, SqliteStore
 from roboflow.coordination.store import StateStore
-from roboflow.coordination.tikv import TikvConfig, TikvStore
+from roboflow.coordination.workers import WorkerSession
 
-STORE_KINDS = ("sqlite", "tikv")
-
-
-class OffsetClock:
-    """The host clock plus an offset tests move forward."""
-
-    def __init__(self) -> None:
-        self.offset_s = 0.0
-        self._mu = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._mu:
-            return time.time() + self.offset_s
-
-    def advance_ms(self, ms: int) -> None:
-        with self._mu:
-            self.offset_s += ms / 1000
-
-
-@dataclass
-class Harness:
-    """A store plus a way to move its clock forward (PD's TSO for TiKV, an offset for SQLite)."""
-
-    kind: str
-    store: StateStore
-    advance_ms: Callable[[int], None]
-    emulator: Emulator | None = None
-
-
-def tikv_store(emulator: Emulator, **overrides: float) -> TikvStore:
-    settings = {"gc_interval_s": 0.0, "breaker_reset_s": 0.5, **overrides}
-    return TikvStore([emulator.pd_address], TikvConfig(**settings))  # type: ignore[arg-type]
+from .harness import STORE_KINDS, Harness, make_harness
 
 
 @pytest.fixture
@@ -55,18 +20,10 @@ def emulator() -> Iterator[Emulator]:
         yield emu
 
 
-def make_harness(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Harness:
-    if kind == "sqlite":
-        clock = OffsetClock()
-        store = SqliteStore(tmp_path / "state.db", SqliteConfig(busy_timeout_s=0.5), clock=clock)
-        return Harness(kind, store, clock.advance_ms)
-    emu: Emulator = request.getfixturevalue("emulator")
-    return Harness(kind, tikv_store(emu), emu.clock.advance, emu)
-
-
 @pytest.fixture(params=STORE_KINDS)
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    h = make_harness(request.param, tmp_path, request)
+    emu = request.getfixturevalue("emulator") if request.param == "tikv" else None
+    h = make_harness(request.param, tmp_path, emu)
     yield h
     h.store.close()
 
@@ -74,3 +31,42 @@ def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]
 @pytest.fixture
 def store(harness: Harness) -> StateStore:
     return harness.store
+
+
+BatchFactory = Callable[..., str]
+
+
+@pytest.fixture
+def running_batch(store: StateStore) -> BatchFactory:
+    """Create a batch with ``units`` Pending units and move it to Running; returns its id."""
+    from roboflow.coordination.batches import create_batch, set_phase
+    from roboflow.coordination.records import BatchPhase, BatchSpec
+    from roboflow.coordination.units import UnitSpec, add_units
+
+    def make(batch_id: str = "b1", units: int = 3, max_attempts: int = 3) -> str:
+        create_batch(store, BatchSpec(batch_id, (), "file:///out"))
+        set_phase(store, batch_id, BatchPhase.DISCOVERING)
+        specs = [UnitSpec(f"u{i}", f"file:///rec/{i}.mcap", 100 + i) for i in range(units)]
+        add_units(store, batch_id, specs, max_attempts=max_attempts)
+        set_phase(store, batch_id, BatchPhase.RUNNING)
+        return batch_id
+
+    return make
+
+
+StartSession = Callable[[str], WorkerSession]
+
+
+@pytest.fixture
+def start(store: StateStore) -> Iterator[StartSession]:
+    """Start worker sessions (default config: no renewal within a test) and stop them at teardown."""
+    started: list[WorkerSession] = []
+
+    def make(pod_id: str) -> WorkerSession:
+        session = WorkerSession(store, pod_id).start()
+        started.append(session)
+        return session
+
+    yield make
+    for session in started:
+        session.stop()

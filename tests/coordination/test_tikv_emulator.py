@@ -68,7 +68,9 @@ def test_prewrite_is_all_or_nothing_and_reports_every_locked_key(mvcc: Mvcc, tso
     holder = tso.now()
     mvcc.prewrite([(Op.PUT, b"a", b"1"), (Op.PUT, b"c", b"1")], b"a", holder, 3000)
     other = tso.now()
-    errors = mvcc.prewrite([(Op.PUT, b"a", b"2"), (Op.PUT, b"b", b"2"), (Op.PUT, b"c", b"2")], b"a", other, 3000)
+    errors = mvcc.prewrite(
+        [(Op.PUT, b"a", b"2"), (Op.PUT, b"b", b"2"), (Op.PUT, b"c", b"2")], b"a", other, 3000
+    )
     assert [type(e) for e in errors] == [KeyLocked, KeyLocked]
     assert mvcc.lock_of(b"b") is None  # the free key was not locked either
 
@@ -146,7 +148,10 @@ def test_check_txn_status_covers_live_expired_committed_and_missing(mvcc: Mvcc, 
     assert (gone.lock_ttl, gone.commit_version, gone.action) == (0, 0, Action.TTL_EXPIRE_ROLLBACK)
     committed = put(mvcc, tso, b"q", b"v")
     start_q = next(w.start_ts for w in mvcc._writes[b"q"])
-    assert mvcc.check_txn_status(b"q", start_q, tso.now(), rollback_if_not_exist=True).commit_version == committed
+    assert (
+        mvcc.check_txn_status(b"q", start_q, tso.now(), rollback_if_not_exist=True).commit_version
+        == committed
+    )
     with pytest.raises(TxnNotFound):
         mvcc.check_txn_status(b"r", tso.now(), tso.now(), rollback_if_not_exist=False)
     missing = mvcc.check_txn_status(b"r", tso.now(), tso.now(), rollback_if_not_exist=True)
@@ -163,7 +168,9 @@ def test_check_secondary_locks(mvcc: Mvcc, tso: TsoClock) -> None:
     assert mvcc.check_secondary_locks([b"s"], start) == ([], commit_ts)
 
 
-def test_pessimistic_locks_do_not_block_readers_and_conflict_on_newer_writes(mvcc: Mvcc, tso: TsoClock) -> None:
+def test_pessimistic_locks_do_not_block_readers_and_conflict_on_newer_writes(
+    mvcc: Mvcc, tso: TsoClock
+) -> None:
     put(mvcc, tso, b"k", b"v")
     start = tso.now()
     assert mvcc.pessimistic_lock([b"k"], b"k", start, 20000, start) == [b"v"]
@@ -276,7 +283,9 @@ def test_client_pessimistic_transaction(emulator: Emulator, client: TransactionC
     assert emulator.calls["KvPessimisticLock"] >= 2
 
 
-def test_client_gc_resolves_old_locks_and_collects_versions(emulator: Emulator, client: TransactionClient) -> None:
+def test_client_gc_resolves_old_locks_and_collects_versions(
+    emulator: Emulator, client: TransactionClient
+) -> None:
     for value in (b"1", b"2", b"3"):
         txn = client.begin()
         txn.put(b"k", value)
