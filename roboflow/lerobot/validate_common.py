@@ -117,6 +117,10 @@ def _feature_problems(name: str, feature: Any, fps: int) -> list[str]:
         return _video_info_problems(feature, fps) if dtype == "video" else []
     if dtype not in _SCALAR_TYPES:
         return [f"unknown dtype {dtype!r}"]
+    if "image" in name:
+        return [
+            "lerobot takes every feature whose name contains 'image' for a camera (stats of shape (3, 1, 1))"
+        ]
     names = feature.get("names")
     if isinstance(names, list) and len(shape) == 1 and len(names) != shape[0]:
         return [f"has {len(names)} names for shape {shape}"]

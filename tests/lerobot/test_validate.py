@@ -177,6 +177,12 @@ V30_CASES = {
         ),
         f"{FRONT_V30}: stream has video.codec 'h264' but info.json says 'av1'",
     ),
+    "image in a vector's name": (
+        edit_info(
+            lambda info: info["features"].update({"observation.image_embedding": info["features"]["action"]})
+        ),
+        "meta/info.json: feature 'observation.image_embedding': lerobot takes every feature whose name contains",
+    ),
     "splits": (edit_info(lambda info: info.update(splits={"train": "0:2"})), "splits must be"),
     "missing stats": (delete("meta/stats.json"), "meta/stats.json: missing"),
 }
