@@ -161,7 +161,9 @@ class VideoJoiner:
         if self._stream is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._container = av.open(str(self.path), "w", format="mp4")
-            self._stream = self._container.add_stream_from_template(template)
+            # opaque: reuse the source's codec object; a decoder such as libdav1d has no encoder of that name,
+            # and remuxing encodes nothing
+            self._stream = self._container.add_stream_from_template(template, opaque=True)
             self._stream.time_base = self.time_base
             self.params = params
         return self._stream

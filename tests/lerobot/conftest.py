@@ -169,7 +169,7 @@ def frame_at(frames: dict[Fraction, np.ndarray], seconds: float) -> np.ndarray:
 
 
 def check_dataset(
-    root: Path, episodes: Sequence[Episode], *, format: str, spec: DatasetSpec = SPEC
+    root: Path, episodes: Sequence[Episode], *, format: str, spec: DatasetSpec = SPEC, codec: str = "h264"
 ) -> Loaded:
     """Assert every value of the dataset at ``root`` against the episodes it holds."""
     loaded = load(root)
@@ -199,7 +199,7 @@ def check_dataset(
         feature = info["features"][camera.key]
         assert feature["shape"] == [camera.height, camera.width, 3] and feature["dtype"] == "video"
         assert feature["info"] == {
-            "video.height": camera.height, "video.width": camera.width, "video.codec": "h264",
+            "video.height": camera.height, "video.width": camera.width, "video.codec": codec,
             "video.pix_fmt": "yuv420p", "video.is_depth_map": False, "video.fps": spec.fps, "video.channels": 3,
             "has_audio": False,
         }  # fmt: skip
