@@ -20,7 +20,7 @@ import numpy as np
 import simplejpeg
 
 from roboflow.errors import ConfigError, SourceError
-from roboflow.features.types import image_kind
+from roboflow.features.types import DEPTH_ENCODINGS, image_kind
 
 __all__ = ["DEPTH_ENCODINGS", "RAW_ENCODINGS", "ImageDecoder"]
 
@@ -35,8 +35,6 @@ RAW_ENCODINGS: dict[str, tuple[str, int]] = {
     "bayer_rggb16": ("u2", 1), "bayer_bggr16": ("u2", 1), "bayer_gbrg16": ("u2", 1), "bayer_grbg16": ("u2", 1),
     "yuv422": ("u1", 2), "uyvy": ("u1", 2), "yuv422_yuy2": ("u1", 2), "yuyv": ("u1", 2),
 }
-#: Encodings whose values are not 8-bit intensities.
-DEPTH_ENCODINGS = frozenset({"mono16", "16UC1", "32FC1"})
 
 _SWSCALE_FORMATS = {"yuv422": "uyvy422", "uyvy": "uyvy422", "yuv422_yuy2": "yuyv422", "yuyv": "yuyv422"}
 

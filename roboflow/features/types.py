@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "DEPTH_ENCODINGS",
     "JOINT_FIELDS",
     "JOINT_STATE",
     "default_fields",
@@ -12,6 +13,8 @@ __all__ = [
 ]
 
 JOINT_STATE = "sensor_msgs/msg/JointState"
+#: Raw image encodings whose values are depth or 16-bit data, not 8-bit intensities.
+DEPTH_ENCODINGS = frozenset({"mono16", "16UC1", "32FC1"})
 #: The per-joint arrays of a JointState.
 JOINT_FIELDS = ("position", "velocity", "effort")
 

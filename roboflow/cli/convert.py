@@ -1,0 +1,61 @@
+"""``roboflow convert INPUT... -c CONFIG -o OUT [--format v3.0|v2.1] [-j N] [--overwrite] [--strict]``.
+
+Exit status: 0 every recording was converted; 4 the dataset was written but some recordings were skipped (listed
+in the summary and in ``meta/roboflow.json``); 2 nothing was written because of a user error (bad config or
+input, every recording failed, or one failed under ``--strict``); 3 an infrastructure error; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from roboflow.config import FORMATS, load_config
+from roboflow.errors import ConfigError
+from roboflow.pipeline.local import RunOptions, run_local
+from roboflow.pipeline.progress import LogProgress, TerminalProgress, summary_table
+from roboflow.pipeline.scan import scan
+
+__all__ = ["convert"]
+
+
+@click.command("convert")
+@click.argument("inputs", nargs=-1, metavar="INPUT...")
+@click.option("-c", "--config", "config_path", required=True, type=click.Path(path_type=Path),
+              help="The conversion config (TOML); see docs/convert.md.")
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
+              help="Directory of the dataset to write.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Dataset version (default: [dataset] format of the config, else v3.0).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Recordings converted in parallel (worker processes).")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists (only once the new dataset is complete).")
+@click.option("--strict", is_flag=True, help="Fail the run (write nothing) if any recording fails.")
+@click.option("--progress/--no-progress", default=None,
+              help="Live progress bars (default: on when stderr is a terminal, plain log lines otherwise).")
+def convert(inputs: tuple[str, ...], config_path: Path, out: Path, fmt: str | None, jobs: int, overwrite: bool,
+            strict: bool, progress: bool | None) -> int:
+    """Convert recordings into one LeRobot dataset, one episode per recording (or per split).
+
+    INPUT is a recording (.mcap, .bag, .rrd, a rosbag2 directory), a directory searched recursively, or a glob;
+    episodes follow the sorted paths. Without INPUT, [source] path of the config is used.
+    """
+    config = load_config(config_path)
+    if not inputs:
+        if config.source.path is None:
+            raise ConfigError("no INPUT given and the config has no [source] path", path=str(config_path),
+                              hint="name recordings on the command line")
+        inputs = (config.source.path,)
+    total = len(scan(inputs))
+    live = sys.stderr.isatty() if progress is None else progress
+    events = TerminalProgress(sys.stderr, total) if live else LogProgress(sys.stderr, total)
+    try:
+        report = run_local(inputs, config, out, RunOptions(jobs=jobs, format=fmt, overwrite=overwrite, strict=strict),
+                           events)
+    finally:
+        if isinstance(events, TerminalProgress):
+            events.close()
+    click.echo(summary_table(report, out))
+    return report.exit_status
