@@ -39,11 +39,11 @@ DECODERS: dict[str, str] = {
 
 def unsupported_reason(channel: Channel) -> str | None:
     """Why ``channel`` cannot be decoded in principle (None when it can be tried)."""
+    if channel.schema is None and channel.message_encoding != "json":
+        return f"schemaless {channel.message_encoding!r} channel: the recording does not say how to decode it"
     if channel.message_encoding not in DECODERS:
         known = ", ".join(sorted(DECODERS))
         return f"unsupported message encoding {channel.message_encoding!r} (roboflow decodes {known})"
-    if channel.schema is None and channel.message_encoding != "json":
-        return f"schemaless {channel.message_encoding!r} channel: the recording does not say how to decode it"
     return None
 
 

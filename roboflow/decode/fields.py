@@ -61,10 +61,10 @@ def _step(value: object, step: str | int, path: str, depth: int) -> object:
     try:
         if isinstance(step, int):
             return value[step]  # type: ignore[index]
-        if isinstance(value, Mapping):
+        if isinstance(value, Mapping) and not hasattr(value, "DESCRIPTOR"):  # protobuf Struct is a Mapping too
             return value[step]
         return getattr(value, step)
-    except (AttributeError, KeyError, IndexError, TypeError) as err:
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError) as err:
         where = _render(path, depth)
         raise SourceError(
             f"field path {path!r}: no {_describe(step)} in {where} ({type(value).__name__})",

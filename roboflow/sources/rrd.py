@@ -6,8 +6,9 @@ of that row's components (message encoding ``rerun-arrow``, decoded by
 :mod:`roboflow.decode.rerun` into a dict such as ``{"Scalars:scalars": array([0.5])}``). The
 channel's type names the entity's archetypes, e.g. ``Image`` or ``Asset3D+Transform3D``.
 
-Time is the ``log_time`` timeline when a chunk has it, else the chunk's first timestamp timeline;
-static rows (no timeline) get the recording's earliest time. Opening scans the file once (legacy
+A row's log time is its ``log_time`` timeline (Rerun's logging clock) when the chunk has it, else
+its first timestamp timeline; its header stamp is its first other timestamp timeline (a user clock
+such as ``sensor_time``), if any. Static rows (no timeline) get the recording's earliest time. Opening scans the file once (legacy
 RRDs have no index) to list entities and chunk time ranges; reading then streams chunks again in
 file order, in log-time order via :func:`roboflow.sources.ordering.merge_in_order`. rerun-sdk reads
 only files, so a stream is spooled to a temporary file. Files written by a Rerun version that
@@ -135,7 +136,7 @@ class RrdSource:
         for chunk in self._chunks():
             batch = chunk.to_record_batch()
             archetypes.setdefault(chunk.entity_path, set()).update(_archetypes(batch))
-            times, rows = _times(batch), _data_rows(batch)
+            times, rows = _times(batch)[0], _data_rows(batch)
             picked = [times[row] for row in rows] if times is not None and rows else [-1]
             self._infos.append(_ChunkInfo(chunk.entity_path, min(picked), max(picked), len(rows)))
         self._origin = min((info.start for info in self._infos if info.start >= 0), default=0)
@@ -179,7 +180,7 @@ class RrdSource:
 
         batch = chunk.to_record_batch()
         channel = self._by_entity[chunk.entity_path]
-        times = _times(batch)
+        times, stamps = _times(batch)
         components = [index for index, name in enumerate(batch.schema.names) if ":" in name]
         data = batch.select(components)
         data = data.replace_schema_metadata(None)
@@ -191,7 +192,8 @@ class RrdSource:
             sink = pa.BufferOutputStream()
             with pa.ipc.new_stream(sink, data.schema) as writer:
                 writer.write_batch(data.slice(row, 1))
-            out.append(RawMessage(channel, log_time, sink.getvalue().to_pybytes(), None))
+            stamp = stamps[row] if stamps is not None else None
+            out.append(RawMessage(channel, log_time, sink.getvalue().to_pybytes(), stamp))
         return out
 
     def close(self) -> None:
@@ -218,18 +220,25 @@ def _archetypes(batch: Any) -> set[str]:
     return names
 
 
-def _times(batch: Any) -> list[int] | None:
-    """Row times (ns) from ``log_time`` or the first timestamp timeline; None for static chunks."""
+def _times(batch: Any) -> tuple[list[int] | None, list[int] | None]:
+    """(log times, header stamps) per row in ns; None when the chunk has no such timeline.
+
+    Log times come from ``log_time``, else the first timestamp timeline; stamps from the first
+    timestamp timeline other than ``log_time``.
+    """
     import pyarrow as pa
 
-    names = batch.schema.names
-    candidates = [_TIMELINE] if _TIMELINE in names else []
-    candidates += [f.name for f in batch.schema if pa.types.is_timestamp(f.type) and f.name != _TIMELINE]
-    for name in candidates:
-        column = batch.column(name).cast(pa.int64())
-        if column.null_count == 0:
-            return column.to_pylist()
-    return None
+    clocks = [f.name for f in batch.schema if pa.types.is_timestamp(f.type) and f.name != _TIMELINE]
+    user = _column(batch, clocks[0]) if clocks else None
+    logged = _column(batch, _TIMELINE) if _TIMELINE in batch.schema.names else None
+    return (logged if logged is not None else user), user
+
+
+def _column(batch: Any, name: str) -> list[int] | None:
+    import pyarrow as pa
+
+    column = batch.column(name).cast(pa.int64())
+    return column.to_pylist() if column.null_count == 0 else None
 
 
 def _data_rows(batch: Any) -> list[int]:

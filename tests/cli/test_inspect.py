@@ -1,0 +1,122 @@
+"""``roboflow inspect``: text and JSON output, directory search, one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from roboflow.cli import main
+from sources.builders import BASE_NS, Msg, image_msg, string_msg, write_mcap, write_ros1_bag
+
+
+def _recording(path: Path) -> Path:
+    messages = []
+    for k in range(30):
+        messages.append(Msg("/camera", BASE_NS + k * 100_000_000, image_msg(BASE_NS + k * 100_000_000, 8, 6)))
+        messages.append(Msg("/chatter", BASE_NS + k * 100_000_000 + 1, string_msg(str(k))))
+    return write_mcap(path, messages, types={"/camera": "sensor_msgs/msg/Image"})
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        main(["inspect", *args])
+        status = 0
+    except SystemExit as exit_:
+        status = int(exit_.code or 0)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_text_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, str(_recording(tmp_path / "rec.mcap")))
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[:7] == [
+        f"path:      {tmp_path / 'rec.mcap'}",
+        "format:    mcap",
+        "duration:  2.900 s",
+        "start:     2023-11-14T22:13:20.000000000Z",
+        "end:       2023-11-14T22:13:22.900000001Z",
+        "messages:  60",
+        "topics:    2",
+    ]
+    assert lines[7].split() == ["/camera", "sensor_msgs/msg/Image", "cdr", "30", "10.00", "Hz", "[8x6", "rgb8]"]
+    assert lines[8].split() == ["/chatter", "std_msgs/msg/String", "cdr", "30", "10.00", "Hz"]
+
+
+def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "--json", str(_recording(tmp_path / "rec.mcap")))
+    assert status == 0
+    (info,) = json.loads(out)
+    assert (info["format"], info["message_count"], info["start_time"]) == ("mcap", 60, BASE_NS)
+    assert info["duration_s"] == pytest.approx(2.9, abs=1e-6)
+    camera, chatter = info["topics"]
+    assert camera == {"topic": "/camera", "type": "sensor_msgs/msg/Image", "message_encoding": "cdr",
+                      "message_count": 30, "frequency_hz": pytest.approx(10.0),
+                      "image": {"width": 8, "height": 6, "encoding": "rgb8"}}
+    assert chatter["image"] is None
+
+
+def test_directories_are_searched_recursively(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    _recording(tmp_path / "a" / "one.mcap")
+    write_ros1_bag(tmp_path / "a" / "b" / "two.bag", "lz4")
+    (tmp_path / "a" / "README.md").write_text("notes")
+    status, out, err = run(capsys, "--json", str(tmp_path))
+    assert (status, err) == (0, "")
+    assert [(Path(i["path"]).name, i["format"], i["message_count"]) for i in json.loads(out)] == [
+        ("two.bag", "ros1bag", 10), ("one.mcap", "mcap", 60)]  # sorted paths: a/b/ before a/one.mcap
+
+
+def test_bad_input_is_one_line_and_status_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "empty.bag").write_bytes(b"")
+    status, out, err = run(capsys, str(tmp_path / "empty.bag"))
+    assert (status, out) == (2, "")
+    assert err.splitlines() == [f"roboflow: error: {tmp_path / 'empty.bag'}: file is empty (0 bytes) "
+                                "(the recording was never written or the copy failed; re-copy it)"]
+
+
+def test_truncated_file_reports_the_readable_messages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _recording(tmp_path / "rec.mcap").read_bytes()
+    (tmp_path / "cut.mcap").write_bytes(data[: len(data) // 2])
+    status, _, err = run(capsys, str(tmp_path / "cut.mcap"))
+    assert status == 2
+    (line,) = err.splitlines()
+    assert line.startswith(f"roboflow: error: {tmp_path / 'cut.mcap'}: damaged or truncated at byte ")
+    assert "messages before the damage are readable" in line
+
+
+def test_good_and_bad_together(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = _recording(tmp_path / "good.mcap")
+    (tmp_path / "bad.mcap").write_bytes(good.read_bytes().replace(b"\r", b""))
+    status, out, err = run(capsys, str(good), str(tmp_path / "bad.mcap"))
+    assert status == 2
+    assert "messages:  60" in out
+    assert err.splitlines() == [f"roboflow: error: {tmp_path / 'bad.mcap'}: bad MCAP magic: the CR bytes of the "
+                                "file were stripped (the file went through a text-mode transfer; copy it again in binary mode)"]
+
+
+def test_directory_without_recordings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    status, _, err = run(capsys, str(tmp_path))
+    assert status == 2
+    assert "no recordings found in this directory" in err
+
+
+def test_every_shared_recording_through_the_real_command(recordings: Path, tmp_path: Path) -> None:
+    """The console entry point over the whole folder: readable ones shown, the 11 bad ones one line each."""
+    shutil.copytree(recordings, tmp_path / "recordings")
+    result = subprocess.run([sys.executable, "-m", "roboflow", "inspect", "--json", str(tmp_path / "recordings")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    errors = result.stderr.splitlines()
+    assert len(errors) == 11 and all(line.startswith("roboflow: error: ") for line in errors)
+    infos = json.loads(result.stdout)
+    assert len(infos) == 21
+    assert sum(info["message_count"] for info in infos) == 3 * 8647 + 135 + 3 + 6 + 2 * 188 + 2 * 20 + 3177 + 10 + 7 + 1127 + 1 + 1 + 1 + 3 * 10 + 33
