@@ -49,7 +49,8 @@ __all__ = [
 #: Output version -> "module:class" of its assembler.
 FORMATS = {"v3.0": "roboflow.lerobot.v30:V30Assembler", "v2.1": "roboflow.lerobot.v21:V21Assembler"}
 
-_BATCH_ROWS = 1024
+#: Rows copied at a time (and at most per row group of an output file).
+_BATCH_ROWS = 16384
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +257,7 @@ def copy_rows(
             done += batch.num_rows
     except (OSError, pa.ArrowException) as err:
         raise DatasetError(f"cannot copy rows: {err}", path=where) from err
-    if done != part.length:
+    if done == 0 or done != part.length:
         raise DatasetError(f"has {done} rows, expected {part.length}", path=where)
     renumbered = {
         "episode_index": np.full(done, episode, dtype=np.int64),

@@ -8,6 +8,7 @@ differ. An episode never spans two files. Files are written under a temporary na
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -205,9 +206,12 @@ class V30Assembler:
     def abort(self) -> None:
         if not self.closed:
             self.closed = True
-            self.data.close(publish=False)
-            for video in self.videos.values():
-                video.close(publish=False)
+            series: list[_DataFiles | _VideoFiles] = [self.data, *self.videos.values()]
+            for files in series:
+                # the files stay under their partial names; a failure to close them must not hide the
+                # error that made the caller abort
+                with contextlib.suppress(DatasetError, OSError, pa.ArrowException):
+                    files.close(publish=False)
 
     def finalize(self, provenance: Mapping[str, Any] | None = None) -> dict[str, Any]:
         if self.info is not None:

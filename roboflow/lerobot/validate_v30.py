@@ -221,19 +221,21 @@ def _check_data(
         Problem(extra, "data file not referenced by any episode (lerobot would load its rows)")
         for extra in sorted(on_disk - by_file.keys())
     ]
-    offset = 0
+    offset, complete = 0, True
     for relpath in sorted(by_file):
         rows_meta = by_file[relpath]
         if relpath not in on_disk:
             problems.append(Problem(relpath, f"missing (episodes {_episode_list(rows_meta)})"))
-            return problems
+            offset, complete = rows_meta[-1]["dataset_to_index"], False
+            continue
         path = root / relpath
         try:
             problems += check_schema(relpath, pq.read_schema(path), info["features"])
             columns = read_row_columns(path)
         except (DatasetError, pa.ArrowException, OSError) as err:
             problems.append(Problem(relpath, f"unreadable: {getattr(err, 'message', err)}"))
-            return problems
+            offset, complete = rows_meta[-1]["dataset_to_index"], False
+            continue
         count = len(columns["index"])
         first, last = rows_meta[0]["dataset_from_index"], rows_meta[-1]["dataset_to_index"]
         if (first, last) != (offset, offset + count):
@@ -259,7 +261,7 @@ def _check_data(
                 episode_tasks=meta["tasks"],
             )
         offset += count
-    if offset != info["total_frames"]:
+    if complete and offset != info["total_frames"]:
         problems.append(Problem("data", f"{offset} rows, info.json total_frames is {info['total_frames']}"))
     return problems
 
