@@ -7,8 +7,11 @@ For each codec setting this prints, in one run:
 
 * encode-only: the same frames, same codec options, straight through PyAV, one thread per camera (the limit);
 * writer: :class:`roboflow.lerobot.episode.EpisodeWriter` (parquet rows, encoder threads, stats, probing);
-* their ratio (goal: <= 1.10), peak RSS of each (each runs in a fresh process), and dropped frames
-  (video frames missing against rows; must be 0).
+* their ratio (goal: <= 1.10) in wall time and in CPU time (the CPU ratio is what the writer adds; it is
+  less disturbed by other load on the machine), peak RSS of each (each run in a fresh process), and dropped
+  frames (video frames missing against rows; must be 0).
+
+The two jobs alternate (``--repeat`` times) so that both see the same machine load; medians are printed.
 
 Run: ``python3.11 bench/write.py [--frames 600] [--repeat 1] [--codec libsvtav1 --codec libx264]``
 """
@@ -127,38 +130,51 @@ def writer(workdir: Path, count: int, settings: VideoSettings) -> list[int]:
     return [video_frame_count(result.video_paths[key]) for key in CAMERAS]
 
 
-def measure(job: str, codec: str, count: int) -> tuple[float, int, list[int]]:
-    """Run one job in this (fresh) process: wall seconds, peak RSS in MiB, frames per video."""
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(job: str, codec: str, count: int) -> tuple[float, float, int, list[int]]:
+    """Run one job in this (fresh) process: wall and CPU seconds, peak RSS in MiB, frames per video."""
     with tempfile.TemporaryDirectory(prefix="bench-write-") as tmp:
-        start = time.perf_counter()
+        cpu, start = _cpu_seconds(), time.perf_counter()
         stored = (encode_only if job == "encode-only" else writer)(Path(tmp), count, SETTINGS[codec])
-        elapsed = time.perf_counter() - start
-    return elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, stored
+        elapsed, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
+    return elapsed, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, stored
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=600)
-    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the median is printed")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per measurement, interleaved; medians printed"
+    )
     parser.add_argument("--codec", action="append", choices=sorted(SETTINGS), help="default: all")
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     print(
         f"{args.frames} frames x {len(CAMERAS)} cameras {WIDTH}x{HEIGHT} @ {FPS} fps, state/action {JOINTS}-dim"
     )
-    print(f"{'codec':<10} {'job':<12} {'wall s':>8} {'x encode':>9} {'peak MiB':>9} {'dropped':>8}")
+    print(
+        f"{'codec':<10} {'job':<12} {'wall s':>7} {'x wall':>7} {'cpu s':>7} {'x cpu':>7} {'peak MiB':>9} {'dropped':>8}"
+    )
+    jobs = ("encode-only", "writer")
     for codec in args.codec or list(SETTINGS):
-        results: dict[str, tuple[float, int, int]] = {}
-        for job in ("encode-only", "writer"):
-            runs = []
-            with context.Pool(1, maxtasksperchild=1) as pool:
-                for _ in range(args.repeat):
-                    runs.append(pool.apply(measure, (job, codec, args.frames)))
-            dropped = max(args.frames - min(stored) for _, _, stored in runs)
-            results[job] = (statistics.median(r[0] for r in runs), max(r[1] for r in runs), dropped)
-        limit = results["encode-only"][0]
-        for job, (wall, rss, dropped) in results.items():
-            print(f"{codec:<10} {job:<12} {wall:>8.2f} {wall / limit:>9.3f} {rss:>9} {dropped:>8}")
+        runs: dict[str, list[tuple[float, float, int, list[int]]]] = {job: [] for job in jobs}
+        for _ in range(args.repeat):  # alternate the two jobs so that both see the same machine load
+            for job in jobs:
+                with context.Pool(1) as pool:
+                    runs[job].append(pool.apply(measure, (job, codec, args.frames)))
+        wall = {job: statistics.median(r[0] for r in runs[job]) for job in jobs}
+        cpu = {job: statistics.median(r[1] for r in runs[job]) for job in jobs}
+        for job in jobs:
+            rss = max(r[2] for r in runs[job])
+            dropped = max(args.frames - min(r[3]) for r in runs[job])
+            print(
+                f"{codec:<10} {job:<12} {wall[job]:>7.2f} {wall[job] / wall['encode-only']:>7.3f} "
+                f"{cpu[job]:>7.2f} {cpu[job] / cpu['encode-only']:>7.3f} {rss:>9} {dropped:>8}"
+            )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 The result is a finished episode in a work directory (an :class:`EpisodeResult`), numbered as if it were
 episode 0 of its own dataset; the dataset writers and the merge renumber it. Nothing is buffered per
 episode: rows go to parquet row groups as they fill, frames go to one encoder thread per camera through a
-bounded queue, image stats keep only small thumbnails on disk.
+bounded queue, image stats keep 3 KiB of level counts per frame on disk.
 
 Example::
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -31,7 +32,7 @@ from roboflow.lerobot.samples import FrameSamples
 from roboflow.lerobot.spec import DEFAULT_FEATURES, CameraFeature, DatasetSpec, FlushSettings, data_schema
 from roboflow.lerobot.stats import Stats, parquet_stats
 from roboflow.media.encoder import VideoEncoder
-from roboflow.media.frames import PixelLayout, frame_layout, to_video_frame
+from roboflow.media.frames import PixelLayout, frame_copy, frame_layout, wrap_frame
 from roboflow.media.probe import video_frame_count, video_info
 from roboflow.media.settings import VideoSettings
 from roboflow.media.worker import EncoderThread
@@ -279,9 +280,9 @@ class EpisodeWriter:
         """
         vectors, layouts = self._check_frame(frame, task)
         for camera, layout in zip(self._cameras, layouts, strict=True):
-            array = np.asarray(frame[camera.feature.key])
-            camera.thread.put(to_video_frame(array, layout))
-            camera.samples.add(array, layout)
+            data = frame_copy(np.asarray(frame[camera.feature.key]), layout)
+            # The copy is only read from now on: by the encoder, then by the stats on the encoder's thread.
+            camera.thread.put(wrap_frame(data, layout), partial(camera.samples.add, data, layout))
         task_index = self._tasks.setdefault(task, len(self._tasks))
         assert self._rows is not None
         self._rows.add(vectors, task_index)
@@ -302,11 +303,12 @@ class EpisodeWriter:
                 camera.thread.end()  # encoders flush while the stats are computed
             columns = [v.key for v in self.spec.vectors] + list(DEFAULT_FEATURES)
             numeric = parquet_stats(self._rows.path, columns)
-            images = {camera.feature.key: camera.samples.stats() for camera in self._cameras}
+            images: Stats = {}
             infos: dict[str, dict[str, Any]] = {}
             for camera in self._cameras:
                 path = camera.thread.encoder.path
                 frames = camera.thread.wait()
+                images[camera.feature.key] = camera.samples.stats()
                 stored = video_frame_count(path)
                 if frames != self.length or stored != self.length:
                     raise DatasetError(

@@ -41,6 +41,8 @@ __all__ = [
     "feature_stats",
     "flatten_stats",
     "image_stats",
+    "image_stats_from_counts",
+    "level_counts",
     "parquet_stats",
     "pixel_stride",
     "sample_indices",
@@ -206,6 +208,21 @@ def feature_stats(values: np.ndarray) -> FeatureStats:
     return _stream_stats(lambda: [array])
 
 
+def level_counts(frames: np.ndarray) -> np.ndarray:
+    """How often each 8-bit level occurs per channel: ``(C, 256)`` int64 of ``(..., C)`` uint8 pixels.
+
+    Counts add up: the counts of a set of frames are the sum of their counts, which is how the episode
+    writer gets image stats without keeping frames.
+    """
+    array = np.asarray(frames)
+    if array.dtype != np.uint8 or array.ndim < 2:
+        raise DatasetError(f"level counts need (..., C) uint8 pixels, got {array.dtype} {array.shape}")
+    channels = array.shape[-1]
+    offsets = np.arange(channels, dtype=np.uint16) * 256
+    indices = array.reshape(-1, channels) + offsets  # uint16: one bincount for every channel
+    return np.bincount(indices.ravel(), minlength=256 * channels).reshape(channels, 256).astype(np.int64)
+
+
 def image_stats(frames: np.ndarray) -> FeatureStats:
     """Stats of the sampled frames of one camera.
 
@@ -219,23 +236,30 @@ def image_stats(frames: np.ndarray) -> FeatureStats:
     array = np.asarray(frames)
     if array.ndim != 4 or array.dtype != np.uint8 or array.shape[0] == 0:
         raise DatasetError(f"image stats need (k, h, w, C) uint8 frames, got {array.dtype} {array.shape}")
-    channels = array.shape[-1]
+    return image_stats_from_counts(level_counts(array), array.shape[0])
+
+
+def image_stats_from_counts(counts: np.ndarray, frames: int) -> FeatureStats:
+    """:func:`image_stats` of ``frames`` sampled frames whose pixels have these :func:`level_counts`."""
+    weights = np.asarray(counts, dtype=np.float64)
+    channels = weights.shape[0]
+    if weights.ndim != 2 or weights.shape[1] != 256 or frames < 1 or not (weights.sum(axis=1) > 0).all():
+        raise DatasetError(
+            f"image stats need (C, 256) level counts of at least one pixel, got {weights.shape}"
+        )
     levels = np.arange(256, dtype=np.float64)
-    counts = np.stack(
-        [np.bincount(array[..., c].ravel(), minlength=256).astype(np.float64) for c in range(channels)]
-    )
+    present = weights > 0
     moments = _Moments()
-    present = counts > 0
-    moments.count = int(counts[0].sum())
+    moments.count = int(weights[0].sum())
     moments.minimum = np.array([levels[row].min() for row in present])
     moments.maximum = np.array([levels[row].max() for row in present])
-    moments.mean = (counts * levels).sum(axis=1) / moments.count
-    moments.m2 = (counts * (levels - moments.mean[:, None]) ** 2).sum(axis=1)
+    moments.mean = (weights * levels).sum(axis=1) / moments.count
+    moments.m2 = (weights * (levels - moments.mean[:, None]) ** 2).sum(axis=1)
 
     def histograms(low: np.ndarray, high: np.ndarray) -> np.ndarray:
-        return np.stack([_histogram(levels, low[c], high[c], weights=counts[c]) for c in range(channels)])
+        return np.stack([_histogram(levels, low[c], high[c], weights=weights[c]) for c in range(channels)])
 
-    stats = _finish(moments, array.shape[0], histograms)
+    stats = _finish(moments, frames, histograms)
     return {
         key: value if key == "count" else (value / 255.0).reshape(channels, 1, 1)
         for key, value in stats.items()

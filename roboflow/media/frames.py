@@ -20,7 +20,10 @@ import numpy as np
 
 from roboflow.errors import DatasetError
 
-__all__ = ["PixelLayout", "frame_layout", "rgb_thumbnail", "to_video_frame"]
+__all__ = ["PixelLayout", "frame_copy", "frame_layout", "rgb_thumbnail", "to_video_frame", "wrap_frame"]
+
+
+_PIXEL = np.dtype((np.void, 3))
 
 
 class PixelLayout(str, Enum):
@@ -55,13 +58,19 @@ def frame_layout(array: np.ndarray, height: int, width: int, *, name: str = "cam
     )
 
 
-def to_video_frame(array: np.ndarray, layout: PixelLayout) -> av.VideoFrame:
-    """A PyAV frame over a private copy of ``array`` (the caller may reuse its buffer at once).
+def frame_copy(array: np.ndarray, layout: PixelLayout) -> np.ndarray:
+    """A private, C-contiguous copy of a frame (gray squeezed to 2-D), ready for :func:`wrap_frame`."""
+    return np.array(array[:, :, 0] if layout is PixelLayout.GRAY and array.ndim == 3 else array, order="C")
 
-    One copy: PyAV's ``from_numpy_buffer`` wraps the copy without copying again.
-    """
-    data = np.array(array[:, :, 0] if layout is PixelLayout.GRAY and array.ndim == 3 else array, order="C")
+
+def wrap_frame(data: np.ndarray, layout: PixelLayout) -> av.VideoFrame:
+    """A PyAV frame over ``data`` itself, no copy: ``data`` must stay unchanged until it is encoded."""
     return av.VideoFrame.from_numpy_buffer(data, format=layout.value)
+
+
+def to_video_frame(array: np.ndarray, layout: PixelLayout) -> av.VideoFrame:
+    """A PyAV frame over a private copy of ``array`` (the caller may reuse its buffer at once); one copy."""
+    return wrap_frame(frame_copy(array, layout), layout)
 
 
 def rgb_thumbnail(array: np.ndarray, layout: PixelLayout, stride: int) -> np.ndarray:
@@ -71,6 +80,9 @@ def rgb_thumbnail(array: np.ndarray, layout: PixelLayout, stride: int) -> np.nda
     swscale applies to RGB input), each pixel taking the chroma sample that covers it.
     """
     if layout is PixelLayout.RGB:
+        if array.strides[1:] == (3, 1):  # gather whole pixels as 3-byte items: twice as fast
+            pixels = np.ascontiguousarray(array.view(_PIXEL)[:, :, 0][::stride, ::stride])
+            return pixels.view(np.uint8).reshape(*pixels.shape, 3)
         return np.ascontiguousarray(array[::stride, ::stride])
     if layout is PixelLayout.GRAY:
         gray = array.reshape(array.shape[0], array.shape[1])[::stride, ::stride]

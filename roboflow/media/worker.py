@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
+from typing import cast
 
 import av
 
@@ -18,6 +20,7 @@ from roboflow.media.encoder import VideoEncoder
 __all__ = ["EncoderThread"]
 
 _END = object()
+_Item = tuple[av.VideoFrame, Callable[[], None] | None]
 _POLL_SECONDS = 0.5
 
 
@@ -29,14 +32,15 @@ class EncoderThread:
         queue_frames: How many frames may wait for the encoder (memory bound).
         name: Thread name, also used in error messages (e.g. the camera key).
 
-    Errors of the encoder are kept and raised as :class:`DatasetError` by the next :meth:`put` or by
-    :meth:`wait`; after an error the thread discards what it is given until the end.
+    Errors of the encoder (or of work handed over with a frame) are kept and raised as :class:`DatasetError`
+    by the next :meth:`put` or by :meth:`wait`; after an error the thread discards what it is given until the
+    end.
     """
 
     def __init__(self, encoder: VideoEncoder, *, queue_frames: int, name: str) -> None:
         self.encoder = encoder
         self.name = name
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, queue_frames))
+        self._queue: queue.Queue[_Item | object] = queue.Queue(maxsize=max(1, queue_frames))
         self._error: BaseException | None = None
         self._aborted = False
         self._ended = False
@@ -49,9 +53,11 @@ class EncoderThread:
             if item is _END:
                 break
             if self._error is None and not self._aborted:
+                frame, then = cast(_Item, item)
                 try:
-                    assert isinstance(item, av.VideoFrame)
-                    self.encoder.encode(item)
+                    self.encoder.encode(frame)
+                    if then is not None:
+                        then()
                 except BaseException as err:  # noqa: BLE001 - handed to the producer thread
                     self._error = err
         if self._error is None and not self._aborted:
@@ -78,8 +84,12 @@ class EncoderThread:
                 if not self._thread.is_alive():
                     raise DatasetError(f"camera {self.name}: encoder thread stopped") from None
 
-    def put(self, frame: av.VideoFrame) -> None:
+    def put(self, frame: av.VideoFrame, then: Callable[[], None] | None = None) -> None:
         """Queue the next frame, waiting while the queue is full.
+
+        Args:
+            frame: The frame (it must not change any more: the thread reads it later).
+            then: Work to run on the encoder thread after the frame is encoded (e.g. its stats).
 
         Raises:
             DatasetError: The encoder failed on an earlier frame, or input was already ended.
@@ -87,7 +97,7 @@ class EncoderThread:
         self._raise_if_failed()
         if self._ended:
             raise DatasetError(f"camera {self.name}: frame after the end of the video")
-        self._enqueue(frame)
+        self._enqueue((frame, then))
 
     def end(self) -> None:
         """Signal that no more frames come; the thread flushes and closes the file (returns at once)."""

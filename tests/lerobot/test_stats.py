@@ -21,6 +21,8 @@ from roboflow.lerobot.stats import (
     feature_stats,
     flatten_stats,
     image_stats,
+    image_stats_from_counts,
+    level_counts,
     parquet_stats,
     pixel_stride,
     sample_indices,
@@ -194,3 +196,18 @@ def test_json_and_flat_round_trips() -> None:
     flat = flatten_stats(stats)
     assert "stats/observation.images.front/q99" in flat and "stats/action/count" in flat
     assert unflatten_stats({"episode_index": 0, **flat}).keys() == stats.keys()
+
+
+def test_level_counts_add_up_to_image_stats() -> None:
+    frames = np.random.default_rng(5).integers(0, 256, size=(7, 5, 6, 3), dtype=np.uint8)
+    counts = level_counts(frames)
+    assert counts.shape == (3, 256) and counts.sum() == frames.size
+    np.testing.assert_array_equal(counts[1], np.bincount(frames[..., 1].ravel(), minlength=256))
+    per_frame = sum(level_counts(frame) for frame in frames)
+    np.testing.assert_array_equal(per_frame, counts)
+    direct, summed = image_stats(frames), image_stats_from_counts(per_frame, 7)
+    assert direct.keys() == summed.keys()
+    for key in direct:
+        np.testing.assert_array_equal(direct[key], summed[key])
+    with pytest.raises(DatasetError, match="level counts of at least one pixel"):
+        image_stats_from_counts(np.zeros((3, 256)), 1)
