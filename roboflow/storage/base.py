@@ -9,11 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import Any, BinaryIO, Protocol, Self, runtime_checkable
 
 from roboflow.errors import StorageError
 
-__all__ = ["Credentials", "ObjectInfo", "ObjectWriter", "Storage", "StorageOptions", "check_key", "check_prefix"]
+__all__ = [
+    "Credentials",
+    "ObjectInfo",
+    "ObjectWriter",
+    "Storage",
+    "StorageOptions",
+    "check_key",
+    "check_prefix",
+]
 
 MiB = 1024 * 1024
 
@@ -90,7 +98,7 @@ class ObjectWriter(Protocol):
     calls :meth:`abort`, which leaves nothing behind.
     """
 
-    def write(self, data: bytes | bytearray | memoryview) -> int: ...
+    def write(self, data: Any) -> int: ...
 
     def tell(self) -> int: ...
 
@@ -98,9 +106,9 @@ class ObjectWriter(Protocol):
 
     def abort(self) -> None: ...
 
-    def __enter__(self) -> ObjectWriter: ...
+    def __enter__(self) -> Self: ...
 
-    def __exit__(self, *exc: object) -> None: ...
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None: ...
 
 
 @runtime_checkable
@@ -151,7 +159,7 @@ def check_key(key: str, root: str) -> str:
     problem = None
     if not key:
         problem = "empty key"
-    elif key.startswith("/") or key.startswith("\\"):
+    elif key.startswith(("/", "\\")):
         problem = "absolute key"
     elif any(part in ("", ".", "..") for part in key.split("/")):
         problem = "key with an empty, '.' or '..' segment"
@@ -167,6 +175,5 @@ def check_key(key: str, root: str) -> str:
 def check_prefix(prefix: str, root: str) -> str:
     """Return a listing prefix if it cannot escape the root (it may be empty or end with ``/``)."""
     if prefix:
-        check_key(prefix[:-1] if prefix.endswith("/") else prefix, root)
+        check_key(prefix.removesuffix("/"), root)
     return prefix
-

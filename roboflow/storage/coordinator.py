@@ -18,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from roboflow.errors import StorageError, TransientStorageError
 from roboflow.resilience import RetryPolicy, retry_call
@@ -97,16 +98,19 @@ class UploadCoordinator:
     def __init__(
         self,
         storage: Storage,
-        config: UploadConfig = UploadConfig(),
+        config: UploadConfig | None = None,
         progress: Callable[[UploadProgress], None] | None = None,
     ) -> None:
+        config = config or UploadConfig()
         if config.concurrency < 1 or config.max_pending < 1:
             raise ValueError("concurrency and max_pending must be at least 1")
         self._storage = storage
         self._config = config
         self._progress = progress
         self._policy = RetryPolicy(
-            max_retries=config.max_retries, base_delay=config.retry_base_delay, max_delay=config.retry_max_delay
+            max_retries=config.max_retries,
+            base_delay=config.retry_base_delay,
+            max_delay=config.retry_max_delay,
         )
         self._pool = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="roboflow-upload")
         self._slots = threading.BoundedSemaphore(config.max_pending)
@@ -140,7 +144,7 @@ class UploadCoordinator:
         for future in futures:
             try:
                 results.append(future.result())
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001  # collected; the first is raised below
                 errors.append(err)
         for other in errors[1:]:
             logger.error("upload failed: %s", other)
@@ -153,7 +157,7 @@ class UploadCoordinator:
         self._closed = True
         self._pool.shutdown(wait=True)
 
-    def __enter__(self) -> UploadCoordinator:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
@@ -180,7 +184,9 @@ class UploadCoordinator:
         try:
             size = path.stat().st_size
             retry_call(
-                upload_once, is_transient=lambda err: isinstance(err, TransientStorageError), policy=self._policy
+                upload_once,
+                is_transient=lambda err: isinstance(err, TransientStorageError),
+                policy=self._policy,
             )
             if self._config.delete_after_upload:
                 path.unlink()
@@ -204,5 +210,5 @@ class UploadCoordinator:
         if self._progress is not None:
             try:
                 self._progress(progress)
-            except Exception:
+            except Exception:  # a broken progress bar must not fail uploads
                 logger.exception("upload progress callback failed")

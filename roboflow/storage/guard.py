@@ -60,7 +60,9 @@ class CallGuard:
             name, failure_threshold=options.breaker_failures, timeout=options.breaker_timeout
         )
         policy = RetryPolicy(
-            max_retries=options.retries, base_delay=options.retry_base_delay, max_delay=options.retry_max_delay
+            max_retries=options.retries,
+            base_delay=options.retry_base_delay,
+            max_delay=options.retry_max_delay,
         )
         return cls(breaker, policy, is_transient, convert, tuple(s for s in secrets if s))
 
@@ -87,19 +89,27 @@ class CallGuard:
             except Exception as err:
                 if self.is_transient(err):
                     logger.warning(
-                        "%s %s: transient %s on attempt %d", operation, url, self.redact(_brief(err)), attempts
+                        "%s %s: transient %s on attempt %d",
+                        operation,
+                        url,
+                        self.redact(_brief(err)),
+                        attempts,
                     )
                 raise
 
         try:
-            return retry_call(attempt, is_transient=self.is_transient, policy=self.policy, breaker=self.breaker)
+            return retry_call(
+                attempt, is_transient=self.is_transient, policy=self.policy, breaker=self.breaker
+            )
         except CircuitOpenError as err:
             raise CircuitOpenError(f"{operation}: {err.message}", path=url, hint=err.hint) from None
         except RoboflowError:
             raise
         except Exception as err:
             error = self.convert(err, operation, url)
-            message = f"{error.message} after {attempts} attempts" if self.is_transient(err) else error.message
+            message = (
+                f"{error.message} after {attempts} attempts" if self.is_transient(err) else error.message
+            )
             hint = self.redact(error.hint) if error.hint else None
             raise type(error)(self.redact(message), path=error.path, hint=hint) from err
 

@@ -2,7 +2,7 @@
 
 Writes go to a hidden temporary file beside the target and are renamed over it on close, so a reader
 never sees half a file; listings skip those temporary files. Keys are checked lexically so none escapes
-the root (symlinks inside the root are followed, as the user placed them).
+the root; symlinks inside the root are followed (the user placed them), loops are listed once.
 """
 
 from __future__ import annotations
@@ -94,7 +94,13 @@ class LocalStorage:
         # Walk only the deepest directory the prefix names; filter the rest by string prefix.
         start = self._root / prefix.rpartition("/")[0] if "/" in prefix else self._root
         found: list[ObjectInfo] = []
-        for directory, _, files in os.walk(start):
+        visited: set[tuple[int, int]] = set()
+        for directory, subdirectories, files in os.walk(start, followlinks=True):
+            identity = os.stat(directory)
+            if (identity.st_dev, identity.st_ino) in visited:  # a symlink loop
+                subdirectories.clear()
+                continue
+            visited.add((identity.st_dev, identity.st_ino))
             for name in files:
                 if name.startswith(PARTIAL_MARK):
                     continue

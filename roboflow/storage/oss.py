@@ -29,7 +29,9 @@ __all__ = ["OssStorage"]
 
 MIN_PART_SIZE = 100 * 1024
 
-_TRANSIENT_CODES = frozenset({"SlowDown", "ServerBusy", "RequestTimeout", "InternalError", "ServiceUnavailable"})
+_TRANSIENT_CODES = frozenset(
+    {"SlowDown", "ServerBusy", "RequestTimeout", "InternalError", "ServiceUnavailable"}
+)
 _CREDENTIALS_HINT = "check OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET (or the storage credentials)"
 #: error code → (message, hint) for permanent failures a user can fix.
 _PERMANENT: dict[str, tuple[str, str]] = {
@@ -67,6 +69,8 @@ class OssStorage(RemoteStorage):
                 path=location.url,
                 hint="set OSS_ENDPOINT, e.g. https://oss-cn-hangzhou.aliyuncs.com",
             )
+        key_id: str | None
+        secret: str | None
         if options.credentials is not None:
             key_id, secret = options.credentials.access_key_id, options.credentials.secret_access_key
             token = options.credentials.session_token
@@ -85,7 +89,9 @@ class OssStorage(RemoteStorage):
                 session=_session(endpoint),
             )
         except oss2.exceptions.ClientError as err:
-            raise StorageError("invalid bucket name", path=location.url, hint="check the bucket name") from err
+            raise StorageError(
+                "invalid bucket name", path=location.url, hint="check the bucket name"
+            ) from err
         guard = CallGuard.for_endpoint(
             f"oss:{endpoint}",
             options,
@@ -94,7 +100,12 @@ class OssStorage(RemoteStorage):
             secrets=tuple(s for s in (secret, token) if s),
         )
         return cls(
-            OssBucket(bucket), guard, scheme="oss", bucket_name=location.bucket, prefix=location.path, options=options
+            OssBucket(bucket),
+            guard,
+            scheme="oss",
+            bucket_name=location.bucket,
+            prefix=location.path,
+            options=options,
         )
 
 

@@ -8,6 +8,7 @@ listing, and a :class:`~roboflow.storage.guard.CallGuard` around every request.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, Protocol, TypeVar, cast
 
@@ -115,7 +116,9 @@ class RemoteStorage:
 
     def writer(self, key: str) -> MultipartWriter:
         full_key = self._key(key)
-        return MultipartWriter(_Upload(self, full_key), url=self._url(full_key), part_size=self._options.part_size)
+        return MultipartWriter(
+            _Upload(self, full_key), url=self._url(full_key), part_size=self._options.part_size
+        )
 
     def exists(self, key: str) -> bool:
         full_key = self._key(key)
@@ -138,11 +141,8 @@ class RemoteStorage:
         full_prefix = self._prefix + check_prefix(prefix, self.url)
         token: str | None = None
         while True:
-            page, token = self._guard.call(
-                "LIST",
-                self._url(full_prefix),
-                lambda: self._bucket.list_page(full_prefix, token, self._options.page_size),
-            )
+            request = functools.partial(self._bucket.list_page, full_prefix, token, self._options.page_size)
+            page, token = self._guard.call("LIST", self._url(full_prefix), request)
             for info in page:
                 yield ObjectInfo(info.key[len(self._prefix) :], info.size)
             if token is None:
@@ -164,11 +164,15 @@ class _Upload:
         self._storage._call("PUT", self._key, lambda: self._bucket.put(self._key, data))
 
     def start(self) -> str:
-        return self._storage._call("start multipart upload", self._key, lambda: self._bucket.start_upload(self._key))
+        return self._storage._call(
+            "start multipart upload", self._key, lambda: self._bucket.start_upload(self._key)
+        )
 
     def upload_part(self, upload_id: str, number: int, data: bytes) -> object:
         return self._storage._call(
-            f"upload part {number}", self._key, lambda: self._bucket.upload_part(self._key, upload_id, number, data)
+            f"upload part {number}",
+            self._key,
+            lambda: self._bucket.upload_part(self._key, upload_id, number, data),
         )
 
     def complete(self, upload_id: str, parts: list[object], size: int) -> None:
@@ -181,7 +185,11 @@ class _Upload:
                 self._bucket.complete_upload(self._key, upload_id, parts)
             except Exception as err:
                 # A retry after a lost response finds the upload gone because it completed.
-                if attempts > 1 and self._bucket.is_missing_upload(err) and self._bucket.head(self._key) == size:
+                if (
+                    attempts > 1
+                    and self._bucket.is_missing_upload(err)
+                    and self._bucket.head(self._key) == size
+                ):
                     return
                 raise
 
@@ -196,4 +204,3 @@ class _Upload:
                     raise
 
         self._storage._call("abort multipart upload", self._key, abort_once)
-

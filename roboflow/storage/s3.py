@@ -52,7 +52,10 @@ _PERMANENT: dict[str, tuple[str, str]] = {
     "InvalidAccessKeyId": ("access key not known to the store", _CREDENTIALS_HINT),
     "SignatureDoesNotMatch": ("request signature rejected", _CREDENTIALS_HINT),
     "PermanentRedirect": ("bucket is in another region", "set AWS_REGION to the bucket's region"),
-    "AuthorizationHeaderMalformed": ("request signed for the wrong region", "set AWS_REGION to the bucket's region"),
+    "AuthorizationHeaderMalformed": (
+        "request signed for the wrong region",
+        "set AWS_REGION to the bucket's region",
+    ),
     "InvalidBucketName": ("invalid bucket name", "check the bucket name in the URL"),
     "EntityTooSmall": ("multipart part too small", "S3 needs a part size of at least 5 MiB"),
 }
@@ -168,11 +171,14 @@ def is_transient(err: BaseException) -> bool:
     if isinstance(err, botocore.exceptions.ClientError):
         status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return status >= 500 or status == 429 or _code(err) in _TRANSIENT_CODES
+    if isinstance(err, botocore.exceptions.SSLError):  # a certificate problem does not go away
+        return False
     return isinstance(
         err,
         (
             ShortRead,
-            botocore.exceptions.HTTPClientError,  # connection refused/closed, read/connect timeouts
+            botocore.exceptions.ConnectionError,  # refused, connect timeout
+            botocore.exceptions.HTTPClientError,  # closed mid-response, read timeout
             botocore.exceptions.IncompleteReadError,
             botocore.exceptions.ResponseStreamingError,
             urllib3.exceptions.HTTPError,
@@ -204,6 +210,12 @@ def convert(err: BaseException, operation: str, url: str, *, endpoint: str) -> R
             path=url,
             hint=f"the store at {endpoint} is unreachable or too slow; retried with backoff",
         )
+    if isinstance(err, botocore.exceptions.SSLError):
+        return StorageError(
+            f"{operation}: TLS failure talking to {endpoint}",
+            path=url,
+            hint="check the endpoint URL and its certificate (AWS_CA_BUNDLE for a private CA)",
+        )
     return StorageError(f"{operation}: {type(err).__name__}: {err}", path=url)
 
 
@@ -215,6 +227,9 @@ def _settings(options: StorageOptions) -> _ClientSettings:
     env = os.environ
     endpoint = options.endpoint or env.get("AWS_ENDPOINT") or env.get("AWS_ENDPOINT_URL") or None
     region = options.region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    key_id: str | None
+    secret: str | None
+    token: str | None
     if options.credentials is not None:
         key_id, secret, token = (
             options.credentials.access_key_id,

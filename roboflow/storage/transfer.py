@@ -89,7 +89,7 @@ def upload_tree(
     *,
     last: Sequence[str] = ("meta/info.json",),
     options: StorageOptions | None = None,
-    config: UploadConfig = UploadConfig(),
+    config: UploadConfig | None = None,
     progress: Callable[[UploadProgress], None] | None = None,
 ) -> list[UploadResult]:
     """Upload every file under ``local_dir`` to ``url_prefix``, the ``last`` keys at the very end.

@@ -64,9 +64,6 @@ class AtomicWriter(io.BufferedIOBase):
         finally:
             super().close()
 
-    def __enter__(self) -> AtomicWriter:
-        return self
-
     def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
         if exc_type is None:
             self.close()
@@ -82,7 +79,7 @@ class AtomicWriter(io.BufferedIOBase):
     def _discard_quietly(self) -> None:
         try:
             self._discard()
-        except Exception as err:  # the original error matters more; the store may hold a leftover
+        except Exception as err:  # noqa: BLE001  # the first error matters more; a leftover is logged
             logger.warning("could not discard the partial write of %s: %s", self.name, type(err).__name__)
 
     def _write(self, data: memoryview) -> None:

@@ -79,11 +79,11 @@ def oss_bucket(oss_server: OssServer) -> str:
 
 
 def s3_options(endpoint: str, **changes: Any) -> StorageOptions:
-    return replace(FAST, endpoint=endpoint, region="us-east-1", credentials=S3_KEYS, **changes)
+    return replace(FAST, **{"endpoint": endpoint, "region": "us-east-1", "credentials": S3_KEYS, **changes})
 
 
 def oss_options(endpoint: str, **changes: Any) -> StorageOptions:
-    return replace(FAST, endpoint=endpoint, credentials=OSS_KEYS, **changes)
+    return replace(FAST, **{"endpoint": endpoint, "credentials": OSS_KEYS, **changes})
 
 
 @pytest.fixture
@@ -107,9 +107,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def make_storage(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> Callable[..., Storage]:
+def make_storage(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Callable[..., Storage]:
     """Open a storage of the parametrised backend at a fresh root; keyword arguments change options."""
 
     def make(**changes: Any) -> Storage:

@@ -63,10 +63,9 @@ def test_empty_object(make_storage: MakeStorage) -> None:
 
 def test_aborted_write_leaves_nothing(make_storage: MakeStorage) -> None:
     storage = make_storage()
-    with pytest.raises(RuntimeError, match="producer failed"):
-        with storage.writer("half.bin") as out:
-            out.write(payload(6 * MiB))  # remote: more than one part, so a multipart upload is open
-            raise RuntimeError("producer failed")
+    with pytest.raises(RuntimeError, match="producer failed"), storage.writer("half.bin") as out:
+        out.write(payload(6 * MiB))  # remote: more than one part, so a multipart upload is open
+        raise RuntimeError("producer failed")
     assert not storage.exists("half.bin")
     assert list(storage.list()) == []
 

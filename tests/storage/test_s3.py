@@ -125,13 +125,14 @@ def test_small_object_is_one_put(s3_bucket: str, moto_endpoint: str, proxy_for: 
     assert proxy.requests == [f"PUT /{s3_bucket}/meta/info.json"]
 
 
-def test_aborted_write_aborts_the_multipart_upload(s3_client: Any, s3_bucket: str, moto_endpoint: str) -> None:
+def test_aborted_write_aborts_the_multipart_upload(
+    s3_client: Any, s3_bucket: str, moto_endpoint: str
+) -> None:
     storage = open_storage(f"s3://{s3_bucket}", s3_options(moto_endpoint))
-    with pytest.raises(ValueError, match="encoder crashed"):
-        with storage.writer("episode.parquet") as out:
-            out.write(os.urandom(12 * MiB))
-            assert s3_client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads")
-            raise ValueError("encoder crashed")
+    with pytest.raises(ValueError, match="encoder crashed"), storage.writer("episode.parquet") as out:
+        out.write(os.urandom(12 * MiB))
+        assert s3_client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads")
+        raise ValueError("encoder crashed")
     assert not s3_client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads")
     assert "Contents" not in s3_client.list_objects_v2(Bucket=s3_bucket)
 
@@ -145,12 +146,17 @@ def test_dropped_writer_is_aborted_not_committed(s3_client: Any, s3_bucket: str,
     assert not s3_client.list_multipart_uploads(Bucket=s3_bucket).get("Uploads")
 
 
-def test_only_our_retries_count(s3_client: Any, s3_bucket: str, moto_endpoint: str, proxy_for: ProxyFor) -> None:
+def test_only_our_retries_count(
+    s3_client: Any, s3_bucket: str, moto_endpoint: str, proxy_for: ProxyFor
+) -> None:
     put(s3_client, s3_bucket, "a.bin", b"abc")
     proxy = proxy_for(moto_endpoint)
     storage = open_storage(f"s3://{s3_bucket}", s3_options(proxy.endpoint, retries=2, breaker_failures=100))
     proxy.add(Fault("status", match="GET", status=503, code="SlowDown", times=10))
-    with storage.reader("a.bin") as stream, pytest.raises(TransientStorageError, match="SlowDown.*after 3 attempts"):
+    with (
+        storage.reader("a.bin") as stream,
+        pytest.raises(TransientStorageError, match="SlowDown.*after 3 attempts"),
+    ):
         stream.read()
     assert sum(r.startswith("GET") for r in proxy.requests) == 3  # botocore added none of its own
 
@@ -186,7 +192,9 @@ def test_no_secret_in_errors_or_logs(
     proxy.down = True
     with pytest.raises(TransientStorageError) as transient:
         storage.exists("x")
-    messages = f"{permanent.value}\n{transient.value}\n{permanent.value!r}\n{storage.url}\n{s3_options('e')!r}"
+    messages = (
+        f"{permanent.value}\n{transient.value}\n{permanent.value!r}\n{storage.url}\n{s3_options('e')!r}"
+    )
     assert S3_KEYS.secret_access_key not in messages + caplog.text
     assert S3_KEYS.access_key_id not in messages
 

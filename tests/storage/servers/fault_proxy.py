@@ -10,6 +10,8 @@ applies to the next request whose ``"METHOD /path?query"`` contains ``match``:
 * ``cut_body``: forward, send the headers and half the body, then reset;
 * ``delay``: wait ``delay`` seconds before forwarding (the client times out first).
 
+``skip`` lets that many matching requests through before the fault starts applying.
+
 ``down = True`` answers every request with 503 until set back. ``requests`` logs what arrived and
 ``body_bytes`` counts response body bytes sent to the client.
 """
@@ -25,7 +27,15 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "te", "trailer", "upgrade"}
+_HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "upgrade",
+}
 
 
 @dataclass
@@ -36,6 +46,7 @@ class Fault:
     status: int = 503
     code: str = "SlowDown"
     delay: float = 0.0
+    skip: int = 0
 
 
 class FaultProxy:
@@ -79,6 +90,9 @@ class FaultProxy:
             self.requests.append(request)
             for fault in self.faults:
                 if fault.times > 0 and fault.match in request:
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     fault.times -= 1
                     return fault
             return None
@@ -173,10 +187,14 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         return response.status, response.reason, response.getheaders(), payload
 
     def _error(self, status: int, code: str) -> None:
-        body = b"" if self.command == "HEAD" else (
-            f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>injected fault'
-            f"</Message><RequestId>FAULT</RequestId><HostId>proxy</HostId></Error>"
-        ).encode()
+        body = (
+            b""
+            if self.command == "HEAD"
+            else (
+                f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>injected fault'
+                f"</Message><RequestId>FAULT</RequestId><HostId>proxy</HostId></Error>"
+            ).encode()
+        )
         self.send_response(status)
         self.send_header("Content-Type", "application/xml")
         self.send_header("Content-Length", str(len(body)))

@@ -5,7 +5,8 @@ PutObject, GetObject (with ``Range``), HeadObject, DeleteObject, ListObjectsV2 (
 ``EncodingType=url``), InitiateMultipartUpload, UploadPart, CompleteMultipartUpload,
 AbortMultipartUpload. Objects, parts and completions carry ``x-oss-hash-crc64ecma`` so oss2's CRC
 checks run as against the real service. Authentication checks the access key id only, not the
-signature. ``stats`` counts requests and response body bytes.
+signature. ``stats`` counts requests and response body bytes; ``corrupt_next = n`` flips a byte of the
+next ``n`` uploaded bodies, as a corrupting network would.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class OssServer:
         self.buckets: dict[str, dict[str, StoredObject]] = {}
         self.uploads: dict[str, Upload] = {}
         self.stats: Counter[str] = Counter()
+        self.corrupt_next = 0
         self.lock = threading.Lock()
         self._ids = itertools.count(1)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -103,11 +105,16 @@ class _OssHandler(BaseHTTPRequestHandler):
         self.query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         bucket, _, key = unquote(parts.path).lstrip("/").partition("/")
         self.body = self._read_body()
+        if self.command == "PUT" and self.body and self.oss.corrupt_next > 0:
+            self.oss.corrupt_next -= 1
+            self.body = self.body[:-1] + bytes([self.body[-1] ^ 0xFF])
         with self.oss.lock:
             self.oss.stats[f"{self.command} {'object' if key else 'bucket'}"] += 1
         authorization = self.headers.get("Authorization", "")
         if not authorization.startswith(f"OSS {self.oss.access_key_id}:"):
-            return self._error(403, "InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist.")
+            return self._error(
+                403, "InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist."
+            )
         objects = self.oss.buckets.get(bucket)
         if objects is None:
             return self._error(404, "NoSuchBucket", "The specified bucket does not exist.")
@@ -131,10 +138,11 @@ class _OssHandler(BaseHTTPRequestHandler):
             return b"".join(chunks)
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-    def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None, length: int = -1) -> None:
+    def _send(
+        self, status: int, body: bytes = b"", headers: dict[str, str] | None = None, length: int = -1
+    ) -> None:
         self.send_response(status)
         self.send_header("x-oss-request-id", self.oss.next_id())
-        self.send_header("Date", formatdate(usegmt=True))
         self.send_header("Content-Length", str(len(body) if length < 0 else length))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -145,9 +153,9 @@ class _OssHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _error(self, status: int, code: str, message: str) -> None:
-        body = b"" if self.command == "HEAD" else _xml(
-            "Error", Code=code, Message=message, RequestId=self.oss.next_id(), HostId="127.0.0.1"
-        )
+        body = _xml("Error", Code=code, Message=message, RequestId=self.oss.next_id(), HostId="127.0.0.1")
+        if self.command == "HEAD":  # no body: OSS sends the error document base64-encoded in a header
+            return self._send(status, headers={"x-oss-err": base64.b64encode(body).decode()})
         self._send(status, body, {"Content-Type": "application/xml"})
 
     @staticmethod
@@ -220,11 +228,14 @@ class _OssHandler(BaseHTTPRequestHandler):
         ]
         numbers = [number for number, _ in listed]
         if numbers != sorted(set(numbers)) or any(
-            n not in upload.parts or hashlib.md5(upload.parts[n]).hexdigest().upper() != etag for n, etag in listed
+            n not in upload.parts or hashlib.md5(upload.parts[n]).hexdigest().upper() != etag
+            for n, etag in listed
         ):
             return self._error(400, "InvalidPart", "One or more of the specified parts could not be found.")
         if any(len(upload.parts[n]) < MIN_PART_SIZE for n in numbers[:-1]):
-            return self._error(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum size.")
+            return self._error(
+                400, "EntityTooSmall", "Your proposed upload is smaller than the minimum size."
+            )
         stored = StoredObject(b"".join(upload.parts[n] for n in numbers), kind="Multipart")
         with self.oss.lock:
             objects[key] = stored
