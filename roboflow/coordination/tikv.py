@@ -14,6 +14,11 @@ How the client is driven, and why:
   (connection, deadline, region errors, undetermined commit); anything else is a :class:`StateError`.
 * A transaction that did not commit is always rolled back (the client panics when an active transaction
   is dropped, and its locks would linger until their TTL).
+* Commits are verified by reading the written keys back (``verify_commits``). client-rust b12f95e (the
+  0.0.4 wheel) swallows a failed region lookup while sharding a prewrite or commit
+  (``stream::iter(Err(e))`` in ``transaction/requests.rs`` yields nothing), so after a gRPC error on
+  prewrite followed by a failing PD ``GetRegion``, ``commit()`` returns a timestamp although nothing was
+  written. A mismatch is reported as :class:`StoreUnavailableError` (outcome unknown, retried).
 * TiKV collects old MVCC versions only when told: every ``gc_interval_s`` one process of the fleet (the
   one that wins a transaction on ``roboflow/meta/gc``) calls ``gc`` with a safe point ``gc_lifetime_s``
   behind PD's clock and behind every transaction still open in that process. ``gc`` rolls back locks
@@ -27,6 +32,7 @@ import concurrent.futures
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -74,8 +80,14 @@ _UNAVAILABLE_MARKS = (
     "Leader of region",
     "timed out",
     "panicked",
+    "failed to respond",
+    "/src/pd/",  # the client's internal errors about PD (connection, leader, retries exhausted)
+    "/src/store/",
+    "commit could not be verified",
 )
+_SOURCE_PREFIX = re.compile(r"\[[^\]]*\.rs:\d+\]: ")
 _UNFINISHED: list[Any] = []  # native transactions whose rollback never started: dropping them would panic
+_NATIVE_PID: int | None = None  # the process whose tokio runtime the native module started
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +101,16 @@ class TikvConfig:
         gc_lifetime_s: How far the gc safe point stays behind PD's clock; the longest a transaction may live.
         breaker_failures: Consecutive failures that open the circuit breaker.
         breaker_reset_s: Seconds the breaker stays open before a probe.
+        verify_commits: Read the written keys back after each commit (see the module docstring).
     """
 
     request_timeout_s: float = 2.0
-    call_timeout_s: float = 15.0
+    call_timeout_s: float = 10.0
     gc_interval_s: float = 600.0
     gc_lifetime_s: float = 600.0
     breaker_failures: int = 5
     breaker_reset_s: float = 30.0
+    verify_commits: bool = True
 
 
 def parse_endpoints(text: str) -> list[str]:
@@ -105,21 +119,40 @@ def parse_endpoints(text: str) -> list[str]:
     return [e for e in endpoints if e]
 
 
+def _short(text: str) -> str:
+    """The client's message without its source path prefix and gRPC metadata, at most 300 characters."""
+    text = _SOURCE_PREFIX.sub("", text).split(", details:")[0]
+    return text[:300]
+
+
 def classify_error(err: BaseException, url: str) -> StateError:
     """Turn a ``tikv-client`` error (its text is all there is) into the coordination error tree."""
-    text = f"{type(err).__name__}: {err}"
+    text = str(err) or type(err).__name__
     if any(mark in text for mark in _CONFLICT_MARKS):
-        return ConflictError(f"transaction conflict: {text[:300]}", path=url)
-    if any(mark in text for mark in _UNAVAILABLE_MARKS) or isinstance(err, concurrent.futures.TimeoutError):
-        return StoreUnavailableError(f"TiKV unavailable: {text[:300]}", path=url, hint="check PD and TiKV")
-    return StateError(f"TiKV failed: {text[:300]}", path=url)
+        return ConflictError(f"transaction conflict: {_short(text)}", path=url)
+    if (
+        any(mark in text for mark in _UNAVAILABLE_MARKS)
+        or isinstance(err, concurrent.futures.TimeoutError)
+        or type(err).__name__ == "PanicException"
+    ):
+        return StoreUnavailableError(f"TiKV unavailable: {_short(text)}", path=url, hint="check PD and TiKV")
+    return StateError(f"TiKV failed: {_short(text)}", path=url)
 
 
 class _Connection:
     """One process's event-loop thread and native client."""
 
     def __init__(self, endpoints: list[str], config: TikvConfig, url: str) -> None:
+        global _NATIVE_PID
         self.pid = os.getpid()
+        if _NATIVE_PID is not None and _NATIVE_PID != self.pid:
+            raise StateError(
+                f"the TiKV client was used in process {_NATIVE_PID} before this process was forked from it;"
+                " its runtime does not survive fork",
+                path=url,
+                hint="open the state store only in the forked workers, e.g. in Celery's worker_process_init",
+            )
+        _NATIVE_PID = self.pid
         self._config = config
         self._url = url
         self.loop = asyncio.new_event_loop()
@@ -140,7 +173,11 @@ class _Connection:
             return future.result(self._config.call_timeout_s)
         except concurrent.futures.TimeoutError as err:
             future.cancel()
-            raise classify_error(err, self._url) from err
+            raise StoreUnavailableError(
+                f"TiKV unavailable: no answer within {self._config.call_timeout_s} s",
+                path=self._url,
+                hint="check PD and TiKV",
+            ) from err
         except BaseException as err:  # PanicException derives from BaseException
             if isinstance(err, (KeyboardInterrupt, SystemExit)):
                 raise
@@ -159,6 +196,7 @@ class _TikvTransaction:
         self._native = native
         self._readonly = readonly
         self._now: int | None = None
+        self.written: dict[bytes, bytes | None] = {}  # key → value put (None: deleted)
 
     def _writable(self) -> None:
         if self._readonly:
@@ -189,10 +227,12 @@ class _TikvTransaction:
     def put(self, key: str, value: bytes) -> None:
         self._writable()
         self._conn.call(self._native.put, key.encode(), value)
+        self.written[key.encode()] = bytes(value)
 
     def delete(self, key: str) -> None:
         self._writable()
         self._conn.call(self._native.delete, key.encode())
+        self.written[key.encode()] = None
 
     def lock(self, key: str) -> None:
         self._writable()
@@ -218,7 +258,8 @@ class TikvStore:
         self.breaker = breaker_for(
             f"state:{self.url}", failure_threshold=config.breaker_failures, timeout=config.breaker_reset_s
         )
-        self.retry_policy = RetryPolicy(max_retries=3, base_delay=0.2, max_delay=2.0)
+        # The client retries region and gRPC errors itself; this retry mainly rides out a reconnection.
+        self.retry_policy = RetryPolicy(max_retries=2, base_delay=0.2, max_delay=2.0)
         self._mu = threading.Lock()
         self._conn: _Connection | None = None
         self._closed = False
@@ -280,13 +321,23 @@ class TikvStore:
         native = conn.call(conn.client.begin, False)
         committed = False
         try:
-            result = fn(_TikvTransaction(self, conn, native, readonly=False))
+            txn = _TikvTransaction(self, conn, native, readonly=False)
+            result = fn(txn)
             conn.call(native.commit)
             committed = True
-            return result
         finally:
             if not committed:
                 self._rollback(conn, native)
+        if self.config.verify_commits and txn.written:
+            self._verify(conn, txn.written)
+        return result
+
+    def _verify(self, conn: _Connection, written: dict[bytes, bytes | None]) -> None:
+        """Read the written keys at a fresh snapshot; a difference means the commit may not have happened."""
+        snapshot = conn.client.snapshot(conn.call(conn.client.current_timestamp), False)
+        found = {bytes(k): bytes(v) for k, v in conn.call(snapshot.batch_get, list(written))}
+        if any(found.get(key) != value for key, value in written.items()):
+            raise classify_error(RuntimeError("commit could not be verified: written keys differ"), self.url)
 
     def _rollback(self, conn: _Connection, native: Any) -> None:
         try:

@@ -62,6 +62,7 @@ class Faults:
         self._mu = threading.Lock()
         self._delay: tuple[float, _Selector] | None = None
         self._unavailable: _Selector | None = None
+        self._unavailable_left: int | None = None  # None: until switched off
         self._region: list[Any] = []  # [kind, remaining, selector]
 
     def delay(self, seconds: float, methods: Iterable[str] | None = None) -> None:
@@ -69,10 +70,13 @@ class Faults:
         with self._mu:
             self._delay = (seconds, _selector(methods)) if seconds > 0 else None
 
-    def unavailable(self, on: bool = True, methods: Iterable[str] | None = None) -> None:
-        """Answer every matching call with gRPC status UNAVAILABLE."""
+    def unavailable(
+        self, on: bool = True, methods: Iterable[str] | None = None, count: int | None = None
+    ) -> None:
+        """Answer matching calls with gRPC status UNAVAILABLE (the next ``count`` only, if given)."""
         with self._mu:
             self._unavailable = _selector(methods) if on else None
+            self._unavailable_left = count
 
     def region_errors(self, kind: str, count: int = 1, methods: Iterable[str] | None = None) -> None:
         """Answer the next ``count`` matching TiKV calls with a region error of ``kind``."""
@@ -84,12 +88,17 @@ class Faults:
     def clear(self) -> None:
         with self._mu:
             self._delay, self._unavailable, self._region = None, None, []
+            self._unavailable_left = None
 
     def before(self, method: str, context: grpc.ServicerContext, *, regional: bool) -> Any | None:
         """Apply the faults for one call; returns a region error to answer with, if one is due."""
         with self._mu:
             delay = self._delay[0] if self._delay and self._delay[1].matches(method) else 0.0
             unavailable = self._unavailable is not None and self._unavailable.matches(method)
+            if unavailable and self._unavailable_left is not None:
+                self._unavailable_left -= 1
+                if self._unavailable_left <= 0:
+                    self._unavailable = None
             kind = None
             if regional and self._region and self._region[1] > 0 and self._region[2].matches(method):
                 self._region[1] -= 1
