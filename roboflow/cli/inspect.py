@@ -52,8 +52,8 @@ def inspect(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
         click.echo(json.dumps([info_to_dict(info) for info in infos], indent=2))
     else:
         click.echo("\n\n".join(_text(info) for info in infos))
-    for err in errors:
-        click.echo(f"roboflow: error: {err}", err=True)
+    for error in errors:
+        click.echo(f"roboflow: error: {error}", err=True)
     if errors:
         ctx.exit(2)
 

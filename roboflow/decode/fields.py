@@ -91,7 +91,8 @@ def _available(value: object) -> str:
     elif hasattr(value, "DESCRIPTOR"):
         names = [field.name for field in value.DESCRIPTOR.fields]
     elif hasattr(value, "__len__"):
-        return f"indices 0..{len(value) - 1}" if len(value) else "nothing (empty sequence)"  # type: ignore[arg-type]
+        size = len(value)
+        return f"indices 0..{size - 1}" if size else "nothing (empty sequence)"
     else:
         return "nothing (not a message)"
     return ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")

@@ -57,12 +57,12 @@ def _value(name: str, cell: pa.Scalar) -> object:
 
 
 def _numeric(kind: pa.DataType) -> bool:
-    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind))
 
 
 def _tensor(values: pa.Array) -> np.ndarray:
     tensor = values[0]
     shape = [int(size) for size in tensor["shape"].as_py()]
     buffer = tensor["buffer"].value  # the union's active list
-    flat = buffer.values.to_numpy(zero_copy_only=False)
+    flat: np.ndarray = buffer.values.to_numpy(zero_copy_only=False)
     return flat.reshape(shape)

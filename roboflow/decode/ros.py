@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from rosbags.serde import SerdeError
 from rosbags.typesys import Stores, TypesysError, get_types_from_idl, get_types_from_msg, get_typestore
@@ -52,7 +52,7 @@ def _base_store(channel: Channel) -> Stores:
     return _DISTROS.get(distro, Stores.LATEST)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _builtin(store: Stores) -> Typestore:
     return get_typestore(store)
 
@@ -140,7 +140,7 @@ def first_field_type(channel: Channel) -> str | None:
             fields = store.fielddefs[name][1]
             if not fields:
                 return None
-            kind, detail = fields[0][1]
+            _, detail = fields[0][1]
             return detail if isinstance(detail, str) else None
     return None
 
@@ -171,7 +171,9 @@ def ros_decoder(channel: Channel) -> Decoder:
         log.info("%s: recording stores no definition of %s; using built-in %s types",
                  channel.topic, schema.name, _base_store(channel).value)
     ros1 = channel.message_encoding == "ros1"
-    functions = [store.deserialize_ros1 if ros1 else store.deserialize_cdr for store in candidates]
+    functions: list[Callable[[bytes | memoryview, str], object]] = [
+        store.deserialize_ros1 if ros1 else store.deserialize_cdr for store in candidates
+    ]
     return _Decoder(channel.topic, name, functions)
 
 
@@ -180,7 +182,7 @@ class _Decoder:
 
     __slots__ = ("_functions", "_name", "_topic")
 
-    def __init__(self, topic: str, name: str, functions: list[Callable[[memoryview, str], object]]) -> None:
+    def __init__(self, topic: str, name: str, functions: list[Callable[[bytes | memoryview, str], object]]) -> None:
         self._topic = topic
         self._name = name
         self._functions = functions

@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-def open_source(source: Input, *, name: str | None = None, format: str | None = None) -> Source:  # noqa: A002
+def open_source(source: Input, *, name: str | None = None, format: str | None = None) -> Source:
     """Open a recording.
 
     Args:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, Self
 
 __all__ = ["Channel", "ChannelStats", "RawMessage", "RecordingInfo", "Schema", "Source", "TopicInfo"]
 
@@ -150,6 +150,6 @@ class Source(Protocol):
 
     def close(self) -> None: ...
 
-    def __enter__(self) -> Source: ...
+    def __enter__(self) -> Self: ...
 
     def __exit__(self, *exc: object) -> None: ...

@@ -11,7 +11,6 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
 
 from roboflow.errors import SourceError
 from roboflow.sources.base import Source
@@ -85,10 +84,9 @@ def _head(source: Input, name: str) -> bytes:
             raise SourceError("no such file or directory", path=name, hint="check the path") from None
         except OSError as err:
             raise SourceError(f"cannot open: {err.strerror}", path=name, hint="check permissions") from err
-    stream: BinaryIO = source
-    stream.seek(0)
-    head = stream.read(16)
-    stream.seek(0)
+    source.seek(0)
+    head = source.read(16)
+    source.seek(0)
     return head
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Iterator, Mapping
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 from mcap.opcode import Opcode
 
@@ -155,7 +155,7 @@ class McapSource:
         if stream is not None and self._owned:
             stream.close()
 
-    def __enter__(self) -> McapSource:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

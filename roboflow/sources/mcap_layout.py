@@ -132,9 +132,10 @@ def _channel(record: McapChannel, schemas: dict[int, Schema]) -> Channel:
     return Channel(record.id, record.topic, record.message_encoding, schema, dict(record.metadata))
 
 
-def _parse(body: memoryview, record_type: type[McapSchema] | type[McapChannel]) -> McapSchema | McapChannel:
+def _parse(body: memoryview, record_type: type[McapSchema | McapChannel]) -> McapSchema | McapChannel:
     try:
-        return record_type.read(ReadDataStream(io.BytesIO(body)))
+        record: McapSchema | McapChannel = record_type.read(ReadDataStream(io.BytesIO(body)))
+        return record
     except (McapError, struct.error, UnicodeDecodeError) as err:
         raise CorruptRecord(f"unreadable {record_type.__name__} record: {err}") from err
 
@@ -231,7 +232,7 @@ class _Scan:
         if channel_id not in self.channels:
             raise CorruptRecord(f"message on undefined channel {channel_id}")
         self.tallies[channel_id].add(log_time)
-        return channel_id
+        return int(channel_id)
 
     def chunk(self, offset: int, length: int, body: memoryview) -> None:
         start, end, ids, count = None, None, set(), 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterable, Iterator, Mapping
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 from rosbags.rosbag1 import Reader, ReaderError
 from rosbags.rosbag1.reader import Header, RecordType
@@ -54,10 +54,10 @@ class _Unclosable(io.BufferedIOBase):
         self._stream = stream
 
     def read(self, size: int | None = -1) -> bytes:
-        return self._stream.read(size)
+        return self._stream.read(-1 if size is None else size)
 
     def readline(self, size: int | None = -1) -> bytes:
-        return self._stream.readline(size)
+        return self._stream.readline(-1 if size is None else size)
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         return self._stream.seek(offset, whence)
@@ -206,7 +206,7 @@ class Ros1BagSource:
         if stream is not None and self._owned:
             stream.close()
 
-    def __enter__(self) -> Ros1BagSource:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -20,7 +20,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 import yaml
 import zstandard
@@ -104,9 +104,9 @@ class Rosbag2Source:
         if not files:
             raise SourceError("no rosbag2 storage files (.db3, .mcap) in the directory", path=self.path,
                               hint="pass a rosbag2 bag directory or a recording file")
-        listed = (metadata or {}).get("relative_file_paths") or []
+        listed = (metadata or {}).get("relative_file_paths")
         present = {file.name for file in files}
-        for entry in listed:  # type: ignore[union-attr]
+        for entry in listed if isinstance(listed, list) else []:
             entry_name = Path(str(entry)).name
             if not {entry_name, entry_name + ".zstd", entry_name.removesuffix(".zstd")} & present:
                 raise SourceError(f"metadata.yaml lists {entry_name}, which is missing", path=self.path,
@@ -204,7 +204,7 @@ class Rosbag2Source:
             self._tempdir.cleanup()
             self._tempdir = None
 
-    def __enter__(self) -> Rosbag2Source:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -56,11 +56,14 @@ class SqliteStorage:
             self.close()
             raise SourceError("SQLite file without rosbag2 'messages'/'topics' tables", path=name,
                               hint="this .db3 file was not written by rosbag2")
-        self.distro = ""
-        if "schema" in tables:
-            row = self._db.execute("SELECT ros_distro FROM schema").fetchone()
-            self.distro = row[0] if row else ""
-        self._topics = self._read_topics("message_definitions" in tables)
+        try:
+            row = self._db.execute("SELECT ros_distro FROM schema").fetchone() if "schema" in tables else None
+            self.distro = str(row[0]) if row else ""
+            self._topics = self._read_topics("message_definitions" in tables)
+        except sqlite3.DatabaseError as err:
+            self.close()
+            raise SourceError(f"unreadable rosbag2 tables: {err}", path=name,
+                              hint="the .db3 file is damaged; re-copy it") from err
 
     def topics(self) -> list[StorageTopic]:
         """The rows of the ``topics`` table."""
@@ -88,9 +91,14 @@ class SqliteStorage:
     def statistics(self) -> dict[int, ChannelStats]:
         """Per topic id: message count and timestamp range."""
         stats = {topic.id: ChannelStats(0, None, None) for topic in self._topics}
-        for topic_id, count, first, last in self._db.execute(
-            "SELECT topic_id, COUNT(*), MIN(timestamp), MAX(timestamp) FROM messages GROUP BY topic_id"
-        ):
+        try:
+            rows = self._db.execute(
+                "SELECT topic_id, COUNT(*), MIN(timestamp), MAX(timestamp) FROM messages GROUP BY topic_id"
+            ).fetchall()
+        except sqlite3.DatabaseError as err:
+            raise SourceError(f"counting messages failed: {err}", path=self.name,
+                              hint="the .db3 file is damaged; re-copy it") from err
+        for topic_id, count, first, last in rows:
             stats[topic_id] = ChannelStats(count, first, last)
         return stats
 
@@ -98,7 +106,8 @@ class SqliteStorage:
         self, topic_ids: Collection[int] | None, start: int | None, stop: int | None
     ) -> Iterator[tuple[int, int, bytes]]:
         """(topic id, timestamp, data) in timestamp order (ties in insertion order)."""
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[int] = []
         if topic_ids is not None:
             clauses.append(f"topic_id IN ({','.join('?' * len(topic_ids))})")
             params.extend(topic_ids)

@@ -17,14 +17,13 @@ rerun-sdk cannot migrate fail with a SourceError naming both versions.
 
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from roboflow.errors import SourceError
 from roboflow.sources.base import Channel, ChannelStats, RawMessage, Schema
@@ -32,8 +31,6 @@ from roboflow.sources.ordering import NO_FLOOR, merge_in_order, suffix_floors
 from roboflow.sources.streams import Input, describe, open_binary, spool
 
 __all__ = ["RRD_MAGICS", "RrdSource"]
-
-log = logging.getLogger(__name__)
 
 RRD_MAGICS = (b"RRF2", b"RRF1", b"RRF0", b"RRIS")
 _TIMELINE = "log_time"
@@ -202,7 +199,7 @@ class RrdSource:
             self._tempdir.cleanup()
             self._tempdir = None
 
-    def __enter__(self) -> RrdSource:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

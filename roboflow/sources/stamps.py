@@ -37,11 +37,11 @@ def _cdr_stamp(data: bytes | memoryview) -> int | None:
     if len(data) < 12:
         return None
     sec, nanosec = (_CDR_LE if data[1] else _CDR_BE).unpack_from(data, 4)
-    return sec * 1_000_000_000 + nanosec
+    return int(sec) * 1_000_000_000 + int(nanosec)
 
 
 def _ros1_stamp(data: bytes | memoryview) -> int | None:
     if len(data) < 12:
         return None
     sec, nsec = _ROS1.unpack_from(data, 4)
-    return sec * 1_000_000_000 + nsec
+    return int(sec) * 1_000_000_000 + int(nsec)

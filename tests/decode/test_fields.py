@@ -13,7 +13,7 @@ from roboflow.errors import SourceError
 STORE = get_typestore(Stores.ROS2_HUMBLE)
 
 
-def _pose():  # noqa: ANN202
+def _pose():
     types = STORE.types
     point = types["geometry_msgs/msg/Point"](x=1.0, y=2.0, z=3.0)
     orientation = types["geometry_msgs/msg/Quaternion"](x=0.0, y=0.0, z=0.0, w=1.0)

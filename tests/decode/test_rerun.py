@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sources.builders import write_rrd
 
 from roboflow.decode import decoder_for, get_field
 from roboflow.errors import SourceError
 from roboflow.sources import open_source
 from roboflow.sources.base import Channel, Schema
-from sources.builders import write_rrd
 
 
 @pytest.fixture(scope="module")

@@ -74,7 +74,7 @@ def test_embedded_definitions_win_over_built_in_ones(recordings: Path) -> None:
     message = decoder_for(channel)(payload)
     assert not hasattr(message, "variance") and message.max_range >= message.min_range  # type: ignore[attr-defined]
     latest = get_typestore(Stores.LATEST)
-    with pytest.raises(Exception):  # noqa: B017,PT011 - rosbags' own error type
+    with pytest.raises(Exception):  # noqa: B017 - rosbags' own error type
         latest.deserialize_cdr(payload, "sensor_msgs/msg/Range")
 
 

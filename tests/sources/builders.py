@@ -157,7 +157,8 @@ def write_ros1_bag(path: Path, compression: str = "none", *, count: int = 5) -> 
 def write_rosbag2(path: Path, storage: str = "sqlite3", compression: str = "none", *, count: int = 6,
                   start: int = BASE_NS) -> Path:
     """A rosbag2 directory with /chatter (String) and /camera (Image); compression none|message|file."""
-    from rosbags.rosbag2 import StoragePlugin, Writer as BagWriter
+    from rosbags.rosbag2 import StoragePlugin
+    from rosbags.rosbag2 import Writer as BagWriter
     from rosbags.rosbag2.enums import CompressionFormat, CompressionMode
 
     plugin = StoragePlugin.SQLITE3 if storage == "sqlite3" else StoragePlugin.MCAP

@@ -31,7 +31,7 @@ def test_random_overlapping_blocks_come_out_sorted_and_stable() -> None:
 def test_messages_are_released_as_soon_as_no_later_block_can_precede_them() -> None:
     released: list[int] = []
 
-    def blocks():  # noqa: ANN202
+    def blocks():
         yield _block([10, 11], 0)
         released.append(-1)  # marker: second block requested
         yield _block([20, 21], 1)

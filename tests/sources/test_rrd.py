@@ -51,7 +51,7 @@ def test_topic_and_time_filters(rrd: Path) -> None:
 
 def test_stream_is_spooled_to_a_temporary_file(rrd: Path) -> None:
     source = RrdSource(io.BytesIO(rrd.read_bytes()), name="s3://bucket/rec.rrd")
-    spooled = source._file  # noqa: SLF001
+    spooled = source._file
     assert spooled.exists() and source.path == "s3://bucket/rec.rrd"
     assert sum(1 for _ in source.messages(topics=["/joint"])) == 4
     source.close()
