@@ -115,7 +115,8 @@ class ImageDecoder:
             try:
                 return _jpeg(data)
             except ValueError as err:
-                raise self.where.error(time_ns, f"corrupt JPEG ({len(data)} bytes): {err}") from err
+                raise self.where.error(time_ns, f"corrupt JPEG ({len(data)} bytes): {err}",
+                                       hint="the image data is truncated or damaged") from err
         if data[:8] == b"\x89PNG\r\n\x1a\n":
             image = self._png_decode(data, time_ns)
             if image.dtype != np.uint8:
@@ -131,7 +132,8 @@ class ImageDecoder:
         try:
             frames = self._png.decode(av.Packet(data))
         except av.FFmpegError as err:
-            raise self.where.error(time_ns, f"corrupt PNG ({len(data)} bytes): {err}") from err
+            raise self.where.error(time_ns, f"corrupt PNG ({len(data)} bytes): {err}",
+                                   hint="the image data is truncated or damaged") from err
         if not frames:
             raise self.where.error(time_ns, f"PNG of {len(data)} bytes decoded to nothing")
         frame = frames[0]

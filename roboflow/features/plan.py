@@ -71,6 +71,8 @@ class FeaturePlan:
             type_name = _require(task_topic, types, origin, "[dataset] task_topic")
             self._streams.append(_Stream(None, TopicInput(task_topic, policy=Policy.HOLD), type_name))
         self.topics: tuple[str, ...] = tuple(dict.fromkeys(s.input.topic for s in self._streams))
+        #: Stream index of the task topic, or None.
+        self.task_stream = len(self._streams) - 1 if task_topic is not None else None
         self._by_topic: dict[str, list[int]] = {}
         for index, stream in enumerate(self._streams):
             self._by_topic.setdefault(stream.input.topic, []).append(index)

@@ -2,7 +2,8 @@
 
 One :class:`~roboflow.align.Aligner` runs per episode. An episode ends at the end of the recording, before a
 message of the marker topic (``split = "topic"``), or before a message that comes more than ``gap_s`` after the
-previous one (``split = "gap"``, log times). Episodes with fewer than ``min_frames`` frames are skipped: their
+previous one (``split = "gap"``, log times). The task in force (``task_topic``) carries into the next episode.
+Episodes with fewer than ``min_frames`` frames are skipped: their
 first frames are held back (undecoded) until there are ``min_frames`` of them, so nothing of a skipped episode
 is ever written.
 """
@@ -16,7 +17,7 @@ import numpy as np
 from roboflow.align import Aligner, AlignmentReport, Frame
 from roboflow.config.model import Config
 from roboflow.errors import SourceError
-from roboflow.features.plan import FeaturePlan
+from roboflow.features.plan import FeaturePlan, Sample
 from roboflow.sources.base import RawMessage
 
 __all__ = ["EpisodeSink", "EpisodeStream"]
@@ -53,6 +54,7 @@ class EpisodeStream:
         self._held: list[Frame] = []
         self._written = 0
         self._episodes = 0
+        self._task: Sample | None = None
         self._aligner = self._new_aligner()
 
     @property
@@ -66,8 +68,10 @@ class EpisodeStream:
         elif self._gap_ns is not None and self._last_log is not None and raw.log_time - self._last_log > self._gap_ns:
             self._cut()
         self._last_log = raw.log_time
-        for stream, time, log_time, value, size in self.plan.samples(raw):
-            for frame in self._aligner.push(stream, time, log_time, value, size):
+        for sample in self.plan.samples(raw):
+            if sample[0] == self.plan.task_stream:
+                self._task = sample
+            for frame in self._aligner.push(*sample):
                 self._frame(frame)
 
     def finish(self) -> int:
@@ -114,3 +118,5 @@ class EpisodeStream:
         self._held.clear()
         self._written = 0
         self._aligner = self._new_aligner()
+        if self._task is not None:  # the task in force carries into the next episode
+            self._aligner.push(*self._task)

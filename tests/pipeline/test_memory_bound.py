@@ -1,0 +1,75 @@
+"""Memory is bounded by [flushing], not by the length of the recording.
+
+A 60 s recording (2 cameras at 160x120, 30 fps: ~200 MB of decoded frames, ~90 MB on disk) and a 4 s one
+are converted in fresh processes; the long one may not need more than a few MB more peak RSS than the short one,
+and stays under a fixed bound below what holding its frames would take.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from roboflow.synth import CameraSpec, SynthSpec, write_recording
+
+CAMERAS = (CameraSpec("cam_high", "jpeg", 160, 120), CameraSpec("cam_wrist", "rgb8", 160, 120))
+CONFIG = """
+[dataset]
+name = "mem"
+fps = 30
+[[mappings]]
+topic = "/cam_high/image_raw/compressed"
+feature = "observation.images.cam_high"
+mapping_type = "image"
+[[mappings]]
+topic = "/cam_wrist/image_raw"
+feature = "observation.images.cam_wrist"
+mapping_type = "image"
+[[mappings]]
+topic = "/joint_states"
+feature = "observation.state"
+mapping_type = "state"
+[[mappings]]
+topic = "/action"
+feature = "action"
+mapping_type = "action"
+[video]
+codec = "libx264"
+preset = "ultrafast"
+[flushing]
+max_frames_per_chunk = 200
+max_memory_bytes = 67108864
+"""
+MEASURE = """
+import resource, sys
+from roboflow.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as end:
+    assert not end.code, end.code
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+#: Peak RSS allowed for any recording length, MiB (imports alone are ~190 MiB).
+BOUND_MB = 300
+#: Extra peak RSS the 15x longer recording may take, MiB.
+GROWTH_MB = 40
+
+
+def peak_rss_mb(recording: Path, config: Path, out: Path) -> int:
+    args = ["convert", str(recording), "-c", str(config), "-o", str(out)]
+    done = subprocess.run([sys.executable, "-c", MEASURE, *args], capture_output=True, text=True, check=True,
+                          timeout=300)
+    return int(done.stdout.strip().splitlines()[-1])
+
+
+def test_peak_rss_does_not_grow_with_recording_length(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(CONFIG)
+    write_recording(tmp_path / "short.mcap", SynthSpec(duration_s=4, cameras=CAMERAS))
+    write_recording(tmp_path / "long.mcap", SynthSpec(duration_s=60, cameras=CAMERAS))
+    assert (tmp_path / "long.mcap").stat().st_size > 80 * 1024**2
+    short = peak_rss_mb(tmp_path / "short.mcap", config, tmp_path / "short_out")
+    long = peak_rss_mb(tmp_path / "long.mcap", config, tmp_path / "long_out")
+    assert long < BOUND_MB, f"peak RSS {long} MiB for a 60 s recording"
+    assert long - short < GROWTH_MB, f"peak RSS {short} MiB (4 s) -> {long} MiB (60 s)"
