@@ -35,6 +35,7 @@ _DISTROS = {store.value.removeprefix("ros2_"): store for store in Stores if stor
 #: ROS2 distro names with a built-in rosbags store ("rolling" maps to the latest LTS).
 KNOWN_DISTROS = frozenset(_DISTROS) | {"rolling"}
 _SEPARATOR = re.compile(r"^={10,}\s*$", re.MULTILINE)
+_CONSTANT = re.compile(r"^\S+\s+[A-Z][A-Z0-9_]*\s*=")
 _SERVICE_EVENT = re.compile(r"^(?P<pkg>[^/]+)/srv/(?P<name>\w+)_Event$")
 
 Decoder = Callable[[bytes | memoryview], object]
@@ -131,10 +132,17 @@ def _stores(channel: Channel) -> tuple[Typestore | None, Typestore]:
 
 
 def first_field_type(channel: Channel) -> str | None:
-    """Type name of the first field of ``channel``'s message type, None if unknown."""
-    if channel.schema is None:
+    """Type name of the first field of ``channel``'s message type, None if unknown.
+
+    Read from the ``.msg`` text when the recording stores one (cheap: no typestore is built),
+    else from the typestore.
+    """
+    schema = channel.schema
+    if schema is None:
         return None
-    name = _typename(channel.schema.name)
+    if schema.encoding in ("ros1msg", "ros2msg") and schema.data:
+        return _first_field_in_text(schema.data.decode("utf-8", errors="replace"))
+    name = _typename(schema.name)
     for store in _stores(channel):
         if store is not None and name in store.fielddefs:
             fields = store.fielddefs[name][1]
@@ -142,6 +150,20 @@ def first_field_type(channel: Channel) -> str | None:
                 return None
             _, detail = fields[0][1]
             return detail if isinstance(detail, str) else None
+    return None
+
+
+def _first_field_in_text(text: str) -> str | None:
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line or _CONSTANT.match(line):
+            continue
+        if _SEPARATOR.match(line) or line.startswith("MSG:"):
+            return None
+        type_name = line.split()[0]
+        if type_name == "Header":
+            return "std_msgs/msg/Header"
+        return _typename(type_name) if "/" in type_name and "[" not in type_name else type_name
     return None
 
 
