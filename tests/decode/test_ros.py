@@ -58,7 +58,7 @@ def test_ros2idl_definitions() -> None:
 def test_ros1msg_custom_type_from_the_connection_header(recordings: Path) -> None:
     bag = recordings / "librealsense/single_depth_color_640x480.bag"
     with open_source(bag) as source:
-        (info,) = [ch for ch in source.channels if ch.schema and ch.schema.name == "realsense_msgs/msg/StreamInfo"][:1]
+        info = next(ch for ch in source.channels if ch.schema and ch.schema.name == "realsense_msgs/msg/StreamInfo")
         message = next(source.messages(topics=[info.topic]))
         depth = next(source.messages(topics=["/device_0/sensor_0/Depth_0/image/data"]))
     stream_info = decoder_for(info)(message.data)
