@@ -218,8 +218,8 @@ def level_counts(frames: np.ndarray) -> np.ndarray:
     if array.dtype != np.uint8 or array.ndim < 2:
         raise DatasetError(f"level counts need (..., C) uint8 pixels, got {array.dtype} {array.shape}")
     channels = array.shape[-1]
-    offsets = np.arange(channels, dtype=np.uint16) * 256
-    indices = array.reshape(-1, channels) + offsets  # uint16: one bincount for every channel
+    indices = array.astype(np.intp)  # one copy, also of a strided view; bincount wants intp
+    indices += np.arange(channels, dtype=np.intp) * 256  # channel c counts into bins 256c..256c+255
     return np.bincount(indices.ravel(), minlength=256 * channels).reshape(channels, 256).astype(np.int64)
 
 

@@ -54,7 +54,8 @@ def video_info(path: Path) -> dict[str, Any]:
 
 
 def video_frame_count(path: Path) -> int:
-    """Number of frames of the first video stream, counted from its packets (no decoding).
+    """Number of frames of the first video stream: the container's count (the mp4 sample table) when it has
+    one, else counted from the packets (no decoding either way).
 
     Raises:
         DatasetError: The file cannot be read or has no video stream.
@@ -64,6 +65,8 @@ def video_frame_count(path: Path) -> int:
             if not container.streams.video:
                 raise DatasetError("has no video stream", path=str(path))
             stream = container.streams.video[0]
+            if stream.frames:
+                return int(stream.frames)
             return sum(1 for packet in container.demux(stream) if packet.size)
     except av.FFmpegError as err:
         raise DatasetError(f"cannot read video: {err}", path=str(path)) from err
