@@ -9,6 +9,7 @@ milliseconds of the store's clock.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import types
 import typing
@@ -181,8 +182,13 @@ def _from_json(hint: Any, value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
 def _build(cls: type[R], payload: dict[str, Any]) -> R:
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     kwargs: dict[str, Any] = {}
     for f in fields(cls):  # type: ignore[arg-type]
         if f.name in payload:

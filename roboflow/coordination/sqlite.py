@@ -48,9 +48,13 @@ class SqliteConfig:
     breaker_reset_s: float = 30.0
 
 
+def _is_busy(err: sqlite3.Error) -> bool:
+    return isinstance(err, sqlite3.OperationalError) and ("locked" in str(err) or "busy" in str(err))
+
+
 def _classify(err: sqlite3.Error, url: str) -> StateError:
     text = str(err)
-    if isinstance(err, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+    if _is_busy(err):
         return ConflictError(f"lost the wait for the write lock: {text}", path=url)
     if isinstance(err, sqlite3.OperationalError):
         return StoreUnavailableError(
