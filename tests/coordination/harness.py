@@ -13,6 +13,7 @@ from tikv_emulator import Emulator
 from roboflow.coordination.sqlite import SqliteConfig, SqliteStore
 from roboflow.coordination.store import StateStore
 from roboflow.coordination.tikv import TikvConfig, TikvStore
+from roboflow.resilience import CircuitBreaker
 
 STORE_KINDS = ("sqlite", "tikv")
 
@@ -44,8 +45,13 @@ class Harness:
 
 
 def tikv_store(emulator: Emulator, **overrides: float) -> TikvStore:
-    settings = {"gc_interval_s": 0.0, "breaker_reset_s": 0.5, **overrides}
-    return TikvStore([emulator.pd_address], TikvConfig(**settings))  # type: ignore[arg-type]
+    """A store on the emulator with its own breaker (ports get reused: the process-wide one may be stale)."""
+    config = TikvConfig(**{"gc_interval_s": 0.0, "breaker_reset_s": 0.5, **overrides})  # type: ignore[arg-type]
+    store = TikvStore([emulator.pd_address], config)
+    store.breaker = CircuitBreaker(
+        f"state:{store.url}", failure_threshold=config.breaker_failures, timeout=config.breaker_reset_s
+    )
+    return store
 
 
 def make_harness(kind: str, tmp_path: Path, emulator: Emulator | None) -> Harness:

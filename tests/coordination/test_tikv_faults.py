@@ -99,7 +99,7 @@ def test_a_hanging_tikv_times_out(emulator: Emulator, store: TikvStore) -> None:
     started = time.monotonic()
     with pytest.raises(StoreUnavailableError, match="TiKV unavailable"):
         run_transaction(store, lambda txn: txn.get("k"), readonly=True)
-    assert time.monotonic() - started < 6
+    assert time.monotonic() - started < 10  # bounded by call_timeout_s per attempt, not the client's retries
     emulator.faults.clear()
     wait_for_breaker(store, CircuitState.HALF_OPEN)
     assert run_transaction(store, lambda txn: txn.get("k"), readonly=True) is None

@@ -15,7 +15,7 @@ from roboflow.coordination.workers import CoordinationConfig, WorkerSession
 
 from .harness import Harness
 
-FAST = CoordinationConfig(lease_ttl_s=0.6, heartbeat_timeout_s=0.6)
+FAST = CoordinationConfig(lease_ttl_s=1.5, heartbeat_timeout_s=1.5)
 
 
 def heartbeat(store: StateStore, pod: str) -> HeartbeatRecord:
@@ -28,9 +28,10 @@ def test_session_writes_and_renews_its_heartbeat(store: StateStore) -> None:
     with WorkerSession(store, "pod-1", FAST) as session:
         first = heartbeat(store, "pod-1")
         assert (first.status, first.epoch, first.pod_id) == (WorkerStatus.IDLE, 1, "pod-1")
-        time.sleep(0.5)  # more than one renewal interval (0.2 s)
-        later = heartbeat(store, "pod-1")
-        assert later.last_seen_ms > first.last_seen_ms
+        deadline = time.monotonic() + 10
+        while heartbeat(store, "pod-1").last_seen_ms == first.last_seen_ms and time.monotonic() < deadline:
+            time.sleep(0.1)  # the renewal thread rewrites it every 0.5 s
+        assert heartbeat(store, "pod-1").last_seen_ms > first.last_seen_ms
         session.check()
         session.set_activity("b1", "u1")
         session.beat()
