@@ -3,7 +3,7 @@
 The result is a finished episode in a work directory (an :class:`EpisodeResult`), numbered as if it were
 episode 0 of its own dataset; the dataset writers and the merge renumber it. Nothing is buffered per
 episode: rows go to parquet row groups as they fill, frames go to one encoder thread per camera through a
-bounded queue, image stats keep 3 KiB of level counts per frame on disk.
+bounded queue, image stats spill subsampled pixels to disk and read back only the sampled frames.
 
 Example::
 

@@ -23,6 +23,9 @@ from roboflow.errors import DatasetError
 __all__ = ["PixelLayout", "frame_copy", "frame_layout", "rgb_thumbnail", "to_video_frame", "wrap_frame"]
 
 
+_PIXEL = np.dtype((np.void, 3))
+
+
 class PixelLayout(str, Enum):
     """How a frame's pixels are laid out in its array (see the module docstring)."""
 
@@ -73,13 +76,15 @@ def to_video_frame(array: np.ndarray, layout: PixelLayout) -> av.VideoFrame:
 def rgb_thumbnail(array: np.ndarray, layout: PixelLayout, stride: int) -> np.ndarray:
     """RGB pixels ``[::stride, ::stride]`` of a frame, ``(ceil(h/stride), ceil(w/stride), 3)`` uint8.
 
-    For RGB input this is a view of ``array`` (no copy); copy it to keep it.
 
     For yuv420p input the pixels are converted with BT.601 limited-range coefficients (the inverse of what
     swscale applies to RGB input), each pixel taking the chroma sample that covers it.
     """
     if layout is PixelLayout.RGB:
-        return array[::stride, ::stride]
+        if array.strides[1:] == (3, 1):  # gather whole pixels as 3-byte items: twice as fast
+            pixels = np.ascontiguousarray(array.view(_PIXEL)[:, :, 0][::stride, ::stride])
+            return pixels.view(np.uint8).reshape(*pixels.shape, 3)
+        return np.ascontiguousarray(array[::stride, ::stride])
     if layout is PixelLayout.GRAY:
         gray = array.reshape(array.shape[0], array.shape[1])[::stride, ::stride]
         return np.repeat(gray[:, :, None], 3, axis=2)
