@@ -1,0 +1,351 @@
+"""Datasets our writer and merge produce load and iterate in the real lerobot library.
+
+lerobot pins its own torch, so it lives in a venv of its own; the tests run ``lerobot_load.py`` (beside this
+file) with that venv's python, given by ``ROBOFLOW_LEROBOT_PYTHON`` (lerobot 0.4.x, reads v3.0) and
+``ROBOFLOW_LEROBOT21_PYTHON`` (lerobot 0.3.x, reads v2.1). Without them the tests are skipped: CI has no
+lerobot. See docs/compat.md for building the venvs.
+
+Every frame shows the synthetic frame pattern of a content id (readable after lossy coding) and carries
+vectors that are exact functions of it, so the checker's dump of what lerobot decoded is compared, item by
+item, with what was written: the right frame of the right camera, the exact state and action.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from roboflow.lerobot.assemble import FileLimits
+from roboflow.lerobot.dataset import DatasetWriter
+from roboflow.lerobot.merge import merge_datasets
+from roboflow.lerobot.spec import CameraFeature, DatasetSpec, VectorFeature
+from roboflow.media.settings import VideoSettings
+from roboflow.synth.truth import decode_pattern, render_frame
+
+CHECKER = Path(__file__).with_name("lerobot_load.py")
+PYTHON_V30 = "ROBOFLOW_LEROBOT_PYTHON"
+PYTHON_V21 = "ROBOFLOW_LEROBOT21_PYTHON"
+BACKEND = "ROBOFLOW_LEROBOT_VIDEO_BACKEND"
+FPS = 10
+CAMERAS = ("observation.images.front", "observation.images.wrist")
+SPEC = DatasetSpec(
+    fps=FPS,
+    robot_type="testbot",
+    vectors=(VectorFeature("observation.state", ("j0", "j1", "j2")), VectorFeature("action", ("j0", "j1"))),
+    cameras=tuple(CameraFeature(key, 48, 64) for key in CAMERAS),
+)
+X264 = VideoSettings(codec="libx264", preset="ultrafast", crf=20)
+#: Episodes of different lengths and tasks; the second changes task halfway (a task_index per frame).
+EPISODES = (
+    ("pick the red cube",) * 7,
+    ("place it in the bowl",) * 3 + ("pick the red cube",) * 2,
+)
+CONVERT_TASK = "follow the synthetic trajectory"
+CONVERTED_CAMERAS = ("observation.images.cam_high", "observation.images.cam_wrist")
+#: synth's default topics; x264 at high quality so the frame pattern survives JPEG and video coding at 64x48.
+CONVERT_CONFIG = f"""
+[dataset]
+name = "compat"
+fps = {FPS}
+task = "{CONVERT_TASK}"
+
+[[mappings]]
+topic = "/cam_high/image_raw/compressed"
+feature = "{CONVERTED_CAMERAS[0]}"
+mapping_type = "image"
+
+[[mappings]]
+topic = "/cam_wrist/image_raw"
+feature = "{CONVERTED_CAMERAS[1]}"
+mapping_type = "image"
+
+[[mappings]]
+topic = "/joint_states"
+feature = "observation.state"
+mapping_type = "state"
+
+[[mappings]]
+topic = "/action"
+feature = "action"
+mapping_type = "action"
+names = ["joint_0", "joint_1", "joint_2"]
+
+[video]
+codec = "libx264"
+crf = 10
+preset = "ultrafast"
+"""
+#: v3.0 limits that force every episode into files of its own, one chunk per file.
+TINY_FILES = FileLimits(chunks_size=1, data_files_size_in_mb=1e-6, video_files_size_in_mb=1e-6)
+
+
+@dataclass(frozen=True)
+class Written:
+    """A dataset and, per row, the content id and task written there."""
+
+    root: Path
+    ids: tuple[int, ...]
+    tasks: tuple[str, ...]
+    lengths: tuple[int, ...]
+
+
+def state_of(content: int) -> np.ndarray:
+    return np.array([content, content * 0.5, -content], dtype=np.float32)
+
+
+def action_of(content: int) -> np.ndarray:
+    return np.array([content + 0.25, 1.0], dtype=np.float32)
+
+
+def frame_of(content: int) -> dict[str, np.ndarray]:
+    frame = {"observation.state": state_of(content), "action": action_of(content)}
+    for index, camera in enumerate(SPEC.cameras):
+        frame[camera.key] = render_frame(content, camera.width, camera.height, camera=index)
+    return frame
+
+
+def write(
+    root: Path,
+    episodes: Sequence[Sequence[str]],
+    *,
+    format: str,
+    first_id: int = 0,
+    video: VideoSettings | None = None,
+    limits: FileLimits | None = None,
+) -> Written:
+    ids: list[int] = []
+    tasks: list[str] = []
+    with DatasetWriter(root, SPEC, format=format, video=video, limits=limits) as writer:
+        for episode in episodes:
+            for task in episode:
+                content = first_id + len(ids)
+                writer.add_frame(frame_of(content), task)
+                ids.append(content)
+                tasks.append(task)
+            writer.save_episode()
+    return Written(root, tuple(ids), tuple(tasks), tuple(len(e) for e in episodes))
+
+
+def merged(directory: Path, *, format: str, shards: Sequence[str]) -> Written:
+    """One shard per episode (as ``roboflow convert`` writes them) in the given versions, merged in order."""
+    parts = []
+    first = 0
+    for number, (episode, shard_format) in enumerate(zip(EPISODES, shards, strict=True)):
+        parts.append(
+            write(directory / f"shard{number}", [episode], format=shard_format, first_id=first, video=X264)
+        )
+        first += len(episode)
+    out = directory / "merged"
+    merge_datasets([str(s.root) for s in parts], str(out), format=format)
+    return Written(
+        out,
+        tuple(i for s in parts for i in s.ids),
+        tuple(t for s in parts for t in s.tasks),
+        tuple(n for s in parts for n in s.lengths),
+    )
+
+
+def synth_recordings(directory: Path) -> list[Path]:
+    """Two short recordings (MCAP and ROS1 bag) from ``roboflow synth``, with 64x48 cameras at the dataset fps."""
+    recordings = []
+    for name, duration in (("long.mcap", "2"), ("short.bag", "1.5")):
+        path = directory / name
+        run_roboflow(
+            "synth", str(path), "--duration", duration, "--size", "64x48", "--fps", str(FPS),
+            "--joints", "3", "--joint-rate", "50", "--action-rate", "20",
+        )  # fmt: skip
+        recordings.append(path)
+    return recordings
+
+
+def converted(directory: Path, *, format: str) -> Written:
+    """``roboflow convert`` of two synth recordings; ids are the camera frame expected at each row."""
+    directory.mkdir(parents=True)
+    config = directory / "convert.toml"
+    config.write_text(CONVERT_CONFIG)
+    out = directory / "out"
+    run_roboflow("convert", *map(str, synth_recordings(directory)), "-c", str(config), "-o", str(out),
+                 "--format", format, "--no-progress")  # fmt: skip
+    episodes = pq.read_table(out / "data", columns=["episode_index", "frame_index"]).to_pydict()
+    lengths = [episodes["episode_index"].count(index) for index in sorted(set(episodes["episode_index"]))]
+    return Written(out, tuple(episodes["frame_index"]), (CONVERT_TASK,) * sum(lengths), tuple(lengths))
+
+
+def run_roboflow(*args: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "roboflow", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, f"roboflow {args[0]} failed:\n{done.stdout}\n{done.stderr}"
+
+
+def lerobot_python(variable: str) -> Path:
+    value = os.environ.get(variable)
+    if not value:
+        pytest.skip(f"{variable} is not set: point it at the python of a venv with lerobot (docs/compat.md)")
+    python = Path(value)
+    if not os.access(python, os.X_OK):
+        pytest.fail(f"{variable}={value} is not an executable python")
+    return python
+
+
+def load_in_lerobot(python: Path, roots: Sequence[Path], dump: Path, *args: str) -> list[dict[str, Any]]:
+    """Run the checker once over ``roots``; one report per root (``ok`` false with stage and error on failure)."""
+    backend = os.environ.get(BACKEND, "pyav")
+    command = [
+        str(python),
+        str(CHECKER),
+        *map(str, roots),
+        "--video-backend",
+        backend,
+        "--dump",
+        str(dump),
+        *args,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    try:
+        reports = [json.loads(line) for line in done.stdout.splitlines()]
+    except json.JSONDecodeError:
+        pytest.fail(
+            f"checker printed no JSON (exit {done.returncode}):\n{done.stdout}\n{done.stderr[-3000:]}"
+        )
+    assert len(reports) == len(roots), f"checker exit {done.returncode}: {done.stderr[-3000:]}"
+    assert done.returncode == (0 if all(r["ok"] for r in reports) else 1)
+    return reports
+
+
+def accepted(report: dict[str, Any]) -> dict[str, Any]:
+    if not report["ok"]:
+        pytest.fail(f"lerobot rejected {report['dataset']}: [{report['stage']}] {report['error']}")
+    return report
+
+
+def assert_common(report: dict[str, Any], written: Written, version: str) -> None:
+    assert report["codebase_version"] == version
+    assert report["total_frames"] == len(written.ids)
+    assert [ep["length"] for ep in report["episodes"]] == list(written.lengths)
+    assert report["items_checked"] == len(written.ids)
+    assert report["delta_items_checked"] == 2 * len(written.lengths)
+    cameras = {key: f["shape"] for key, f in report["features"].items() if f["dtype"] == "video"}
+    assert list(cameras.values()) == [[48, 64, 3]] * 2
+    assert [s["task"] for s in report["samples"]] == list(written.tasks)
+    for ep in report["episodes"]:
+        assert ep["tasks"] == list(dict.fromkeys(written.tasks[ep["from"] : ep["to"]]))
+
+
+def assert_written(report: dict[str, Any], written: Written, version: str) -> None:
+    """What lerobot gave back, item by item, is what was written: frame, camera, state and action."""
+    assert_common(report, written, version)
+    with np.load(report["dump"]) as arrays:
+        for row, content in enumerate(written.ids):
+            np.testing.assert_array_equal(arrays[f"{row}|observation.state"], state_of(content))
+            np.testing.assert_array_equal(arrays[f"{row}|action"], action_of(content))
+            for index, camera in enumerate(CAMERAS):
+                pattern = decode_pattern(arrays[f"{row}|{camera}"])
+                assert (pattern.frame, pattern.camera) == (content, index), f"{camera} at row {row}"
+
+
+def assert_converted(report: dict[str, Any], written: Written, version: str) -> None:
+    """Row k of an episode shows camera frame k of its recording (cameras run at the dataset fps)."""
+    assert_common(report, written, version)
+    assert report["tasks"] == {"0": CONVERT_TASK}
+    assert written.lengths[0] > written.lengths[1] > 0
+    with np.load(report["dump"]) as arrays:
+        for row, frame in enumerate(written.ids):
+            assert arrays[f"{row}|observation.state"].shape == (3,)
+            for index, camera in enumerate(CONVERTED_CAMERAS):
+                pattern = decode_pattern(arrays[f"{row}|{camera}"])
+                assert (pattern.frame, pattern.camera) == (frame, index), f"{camera} at row {row}"
+
+
+Case = tuple[Callable[[Path], Written], Callable[[dict[str, Any], Written, str], None]]
+CASES: dict[str, dict[str, Case]] = {
+    "v3.0": {
+        "written-av1": (lambda d: write(d, EPISODES, format="v3.0"), assert_written),
+        "written-h264-file-per-episode": (
+            lambda d: write(d, EPISODES, format="v3.0", video=X264, limits=TINY_FILES),
+            assert_written,
+        ),
+        "merged-v30-and-v21-shards": (
+            lambda d: merged(d, format="v3.0", shards=("v3.0", "v2.1")),
+            assert_written,
+        ),
+        "roboflow-convert": (lambda d: converted(d, format="v3.0"), assert_converted),
+    },
+    "v2.1": {
+        "written-av1": (lambda d: write(d, EPISODES, format="v2.1"), assert_written),
+        "merged-v21-and-v30-shards": (
+            lambda d: merged(d, format="v2.1", shards=("v2.1", "v3.0")),
+            assert_written,
+        ),
+        "roboflow-convert": (lambda d: converted(d, format="v2.1"), assert_converted),
+    },
+}
+PYTHONS = {"v3.0": (PYTHON_V30, "0.4."), "v2.1": (PYTHON_V21, "0.3.")}
+
+
+Outcome = tuple[Written, dict[str, Any]] | BaseException
+
+
+@pytest.fixture(scope="module")
+def lerobot_reports(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], dict[str, Outcome]]:
+    """Per version: every case written, then loaded in lerobot by one checker run (torch imports once).
+
+    A case whose writing fails keeps its exception, so the other cases are still checked.
+    """
+    done: dict[str, dict[str, Outcome]] = {}
+
+    def reports(version: str) -> dict[str, Outcome]:
+        variable, release = PYTHONS[version]
+        python = lerobot_python(variable)
+        if version not in done:
+            base = tmp_path_factory.mktemp(f"lerobot-{version}")
+            outcomes: dict[str, Outcome] = {}
+            written: dict[str, Written] = {}
+            for name, (build, _) in CASES[version].items():
+                try:
+                    written[name] = build(base / name)
+                except Exception as err:  # noqa: BLE001 -- re-raised by that case's test
+                    outcomes[name] = err
+            if written:
+                results = load_in_lerobot(python, [w.root for w in written.values()], base / "dumps")
+                assert all(r["lerobot"].startswith(release) for r in results), results[0]["lerobot"]
+                outcomes.update({name: (written[name], r) for name, r in zip(written, results, strict=True)})
+            done[version] = outcomes
+        return done[version]
+
+    return reports
+
+
+@pytest.mark.parametrize(
+    ("version", "case"), [(version, case) for version, cases in CASES.items() for case in cases]
+)
+def test_loads_and_iterates_in_lerobot(lerobot_reports: Any, version: str, case: str) -> None:
+    outcome = lerobot_reports(version)[case]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    written, report = outcome
+    CASES[version][case][1](accepted(report), written, version)
+
+
+def test_checker_reports_a_broken_dataset(tmp_path: Path) -> None:
+    """The checker fails loudly, naming the stage and the file, rather than pass what lerobot cannot read."""
+    python = lerobot_python(PYTHON_V30)
+    good = write(tmp_path / "good", EPISODES[:1], format="v3.0", video=X264)
+    broken = write(tmp_path / "broken", EPISODES[:1], format="v3.0", video=X264)
+    (broken.root / "meta" / "tasks.parquet").unlink()
+    good_report, broken_report = load_in_lerobot(
+        python, [good.root, broken.root], tmp_path / "dumps", "--no-delta"
+    )
+    assert good_report["ok"] is True
+    assert (broken_report["ok"], broken_report["stage"]) == (False, "metadata")
+    assert "tasks.parquet" in broken_report["error"]
