@@ -217,10 +217,10 @@ def level_counts(frames: np.ndarray) -> np.ndarray:
     array = np.asarray(frames)
     if array.dtype != np.uint8 or array.ndim < 2:
         raise DatasetError(f"level counts need (..., C) uint8 pixels, got {array.dtype} {array.shape}")
-    channels = array.shape[-1]
-    indices = array.astype(np.intp)  # one copy, also of a strided view; bincount wants intp
-    indices += np.arange(channels, dtype=np.intp) * 256  # channel c counts into bins 256c..256c+255
-    return np.bincount(indices.ravel(), minlength=256 * channels).reshape(channels, 256).astype(np.int64)
+    pixels = array.reshape(-1, array.shape[-1])
+    return np.stack([np.bincount(pixels[:, c], minlength=256) for c in range(pixels.shape[1])]).astype(
+        np.int64
+    )
 
 
 def image_stats(frames: np.ndarray) -> FeatureStats:
