@@ -9,7 +9,6 @@ milliseconds of the store's clock.
 from __future__ import annotations
 
 import enum
-import functools
 import json
 import types
 import typing
@@ -182,9 +181,14 @@ def _from_json(hint: Any, value: Any) -> Any:
     return value
 
 
-@functools.cache
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    """Resolved field types of a record class (resolving them is slow: cached)."""
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
 
 
 def _build(cls: type[R], payload: dict[str, Any]) -> R:

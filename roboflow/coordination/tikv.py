@@ -9,9 +9,8 @@ How the client is driven, and why:
 * The client is created on first use and again after ``fork`` (never at import). A client whose PD
   stream broke (``TimestampRequest channel is closed``) never recovers, so any unavailability drops it
   and the next transaction connects afresh.
-* Errors are plain ``Exception(str)``: they are classified by their text into :class:`ConflictError`
-  (write conflict, lock not resolved, lock of a rolled-back txn) and :class:`StoreUnavailableError`
-  (connection, deadline, region errors, undetermined commit); anything else is a :class:`StateError`.
+* Errors are plain ``Exception(str)``, classified by their text (:mod:`.tikv_errors`) into
+  :class:`ConflictError`, :class:`StoreUnavailableError` or :class:`StateError`.
 * A transaction that did not commit is always rolled back (the client panics when an active transaction
   is dropped, and its locks would linger until their TTL).
 * Commits are verified by reading the written keys back (``verify_commits``). client-rust b12f95e (the
@@ -32,7 +31,6 @@ import concurrent.futures
 import json
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -41,13 +39,14 @@ from itertools import count
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from roboflow.coordination.errors import ConflictError, StoreUnavailableError
+from roboflow.coordination.errors import StoreUnavailableError
 from roboflow.coordination.keys import GC_KEY
-from roboflow.coordination.store import TransactionFunction, key_range, run_transaction
+from roboflow.coordination.store import Transaction, TransactionFunction, key_range, run_transaction
+from roboflow.coordination.tikv_errors import classify_error
 from roboflow.errors import ConfigError, StateError
 from roboflow.resilience import RetryPolicy, breaker_for
 
-__all__ = ["ENV_PD_ENDPOINTS", "TikvConfig", "TikvStore", "classify_error", "parse_endpoints"]
+__all__ = ["ENV_PD_ENDPOINTS", "TikvConfig", "TikvStore", "parse_endpoints"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,36 +55,6 @@ T = TypeVar("T")
 ENV_PD_ENDPOINTS = "TIKV_PD_ENDPOINTS"
 _PHYSICAL_SHIFT = 18
 _SCAN_PAGE = 1024
-_CONFLICT_MARKS = (
-    "WriteConflict {",
-    "TxnLockNotFound",
-    "Failed to resolve lock",
-    "Some(AlreadyExist",
-    "Some(Deadlock",
-    "PessimisticLockRolledBack",
-    "PessimisticLockNotFound",
-)
-_UNAVAILABLE_MARKS = (
-    "undetermined",
-    "DEADLINE_EXCEEDED",
-    "Deadline",
-    "deadline",
-    "gRPC",
-    "transport error",
-    "Unavailable",
-    "UNAVAILABLE",
-    "Connection refused",
-    "channel is closed",
-    "Region error",
-    "Leader of region",
-    "timed out",
-    "panicked",
-    "failed to respond",
-    "/src/pd/",  # the client's internal errors about PD (connection, leader, retries exhausted)
-    "/src/store/",
-    "commit could not be verified",
-)
-_SOURCE_PREFIX = re.compile(r"\[[^\]]*\.rs:\d+\]: ")
 _UNFINISHED: list[Any] = []  # native transactions whose rollback never started: dropping them would panic
 _NATIVE_PID: int | None = None  # the process whose tokio runtime the native module started
 
@@ -119,26 +88,6 @@ def parse_endpoints(text: str) -> list[str]:
     return [e for e in endpoints if e]
 
 
-def _short(text: str) -> str:
-    """The client's message without its source path prefix and gRPC metadata, at most 300 characters."""
-    text = _SOURCE_PREFIX.sub("", text).split(", details:")[0]
-    return text[:300]
-
-
-def classify_error(err: BaseException, url: str) -> StateError:
-    """Turn a ``tikv-client`` error (its text is all there is) into the coordination error tree."""
-    text = str(err) or type(err).__name__
-    if any(mark in text for mark in _CONFLICT_MARKS):
-        return ConflictError(f"transaction conflict: {_short(text)}", path=url)
-    if (
-        any(mark in text for mark in _UNAVAILABLE_MARKS)
-        or isinstance(err, concurrent.futures.TimeoutError)
-        or type(err).__name__ == "PanicException"
-    ):
-        return StoreUnavailableError(f"TiKV unavailable: {_short(text)}", path=url, hint="check PD and TiKV")
-    return StateError(f"TiKV failed: {_short(text)}", path=url)
-
-
 class _Connection:
     """One process's event-loop thread and native client."""
 
@@ -160,7 +109,11 @@ class _Connection:
         self._thread.start()
         from tikv_client import tikv_client as native  # imported on first use: a heavy native module
 
-        self.client = self.call(native.TransactionClient.connect, endpoints, config.request_timeout_s)
+        try:
+            self.client = self.call(native.TransactionClient.connect, endpoints, config.request_timeout_s)
+        except BaseException:
+            self.close()
+            raise
 
     def call(self, func: Callable[..., Any], *args: Any) -> Any:
         """Await ``func(*args)`` on the loop thread (native methods need a running loop when called)."""
@@ -286,10 +239,14 @@ class TikvStore:
             return self._conn
 
     def _drop(self, conn: _Connection) -> None:
+        """Forget a connection after unavailability; close it once calls other threads made on it are over."""
         with self._mu:
-            if self._conn is conn:
-                self._conn = None
-        conn.close()
+            if self._conn is not conn:
+                return
+            self._conn = None
+        closer = threading.Timer(self.config.call_timeout_s + 1.0, conn.close)
+        closer.daemon = True
+        closer.start()
 
     def _guarded(self, conn: _Connection, func: Callable[[], T]) -> T:
         try:
@@ -376,7 +333,7 @@ class TikvStore:
     def _gc_if_due(self) -> None:
         interval_ms = int(self.config.gc_interval_s * 1000)
 
-        def claim(txn: Any) -> bool:
+        def claim(txn: Transaction) -> bool:
             raw = txn.get(GC_KEY)
             now = txn.now_ms()
             if raw is not None and now - int(json.loads(raw)["last_run_ms"]) < interval_ms:

@@ -12,7 +12,7 @@ from tikv_emulator.mvcc import Op
 
 from roboflow.coordination.errors import ConflictError, StoreUnavailableError
 from roboflow.coordination.store import Transaction, run_transaction
-from roboflow.coordination.tikv import classify_error
+from roboflow.coordination.tikv_errors import classify_error
 from roboflow.errors import StateError
 
 from .harness import tikv_store
