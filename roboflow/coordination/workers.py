@@ -107,6 +107,8 @@ class WorkerSession:
         """Raise :class:`LeaseLostError` if this session must stop working."""
         if self._lost is not None:
             raise self._lost
+        if self._lease is None:
+            raise StateError(f"worker session {self.pod_id} is not started", hint="call start() first")
         if self._clock() > self._deadline:
             self._step_down(LeaseLostError(f"worker {self.pod_id} could not renew its lease in time"))
             raise self._lost  # type: ignore[misc]

@@ -337,3 +337,49 @@ def test_emulator_runs_as_its_own_process() -> None:
     finally:
         proc.terminate()
         assert proc.wait(10) == 0
+
+
+def test_rarely_used_methods_over_the_wire(emulator: Emulator) -> None:
+    """KvTxnHeartBeat, KvCheckSecondaryLocks, KVPessimisticRollback, KvScanLock through gRPC."""
+    import grpc
+    from tikv_emulator.proto import pb
+
+    def call(method: str, request: object, response_cls: type) -> object:
+        stub = channel.unary_unary(
+            f"/tikvpb.Tikv/{method}",
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=response_cls.FromString,  # type: ignore[attr-defined]
+        )
+        return stub(request, timeout=5)
+
+    start = emulator.clock.now()
+    emulator.mvcc.prewrite([(Op.PUT, b"p", b"1"), (Op.PUT, b"s", b"1")], b"p", start, 3000)
+    with grpc.insecure_channel(emulator.kv_address) as channel:
+        beat = call(
+            "KvTxnHeartBeat",
+            pb.TxnHeartBeatRequest(primary_lock=b"p", start_version=start, advise_lock_ttl=9000),
+            pb.TxnHeartBeatResponse,
+        )
+        assert beat.lock_ttl == 9000  # type: ignore[attr-defined]
+        missing = call(
+            "KvTxnHeartBeat",
+            pb.TxnHeartBeatRequest(primary_lock=b"x", start_version=start),
+            pb.TxnHeartBeatResponse,
+        )
+        assert missing.error.txn_not_found.start_ts == start  # type: ignore[attr-defined]
+        secondary = call(
+            "KvCheckSecondaryLocks",
+            pb.CheckSecondaryLocksRequest(keys=[b"s"], start_version=start),
+            pb.CheckSecondaryLocksResponse,
+        )
+        assert [lock.key for lock in secondary.locks] == [b"s"]  # type: ignore[attr-defined]
+        locks = call("KvScanLock", pb.ScanLockRequest(max_version=start, limit=10), pb.ScanLockResponse)
+        assert [(lock.key, lock.lock_ttl) for lock in locks.locks] == [(b"p", 9000), (b"s", 3000)]  # type: ignore[attr-defined]
+        pess = emulator.clock.now()
+        emulator.mvcc.pessimistic_lock([b"q"], b"q", pess, 20000, pess)
+        call(
+            "KVPessimisticRollback",
+            pb.PessimisticRollbackRequest(start_version=pess, for_update_ts=pess, keys=[b"q"]),
+            pb.PessimisticRollbackResponse,
+        )
+        assert emulator.mvcc.lock_of(b"q") is None

@@ -12,6 +12,7 @@ from roboflow.coordination.leases import Lease
 from roboflow.coordination.records import HeartbeatRecord, LockRecord, WorkerStatus, decode, encode
 from roboflow.coordination.store import StateStore, run_transaction
 from roboflow.coordination.workers import CoordinationConfig, WorkerSession
+from roboflow.errors import StateError
 
 from .harness import Harness
 
@@ -77,3 +78,8 @@ def test_session_stops_working_at_its_local_deadline(store: StateStore) -> None:
     with pytest.raises(LeaseLostError, match="could not renew"):
         session.check()
     session.stop()
+
+
+def test_an_unstarted_session_says_so(store: StateStore) -> None:
+    with pytest.raises(StateError, match="not started"):
+        WorkerSession(store, "pod-1").check()
