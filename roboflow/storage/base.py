@@ -58,7 +58,7 @@ class StorageOptions:
     Attributes:
         range_size: Bytes per ranged GET of the seekable reader (the seed's 10 MB).
         cache_ranges: Ranges the seekable reader keeps (LRU); the tail of a file and the current
-            position fit in two.
+            position fit in two. One more range may be in flight (read-ahead of sequential reads).
         part_size: Multipart part size; objects up to this size are written with one PUT. S3 needs at
             least 5 MiB, OSS at least 100 KiB.
         page_size: Keys per listing request (S3 and OSS cap it at 1000).
@@ -76,7 +76,7 @@ class StorageOptions:
     """
 
     range_size: int = 10 * MiB
-    cache_ranges: int = 3
+    cache_ranges: int = 2
     part_size: int = 8 * MiB
     page_size: int = 1000
     retries: int = 3

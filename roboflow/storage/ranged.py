@@ -3,7 +3,11 @@
 Readers of indexed formats (MCAP summaries, ROS1 bag indexes) seek to the end, read an index, then jump
 to the chunks they need. :class:`RangedReader` turns each miss into one ranged GET of an aligned
 ``range_size`` block and keeps the last few blocks in an LRU, so such readers never fetch a whole object
-and memory stays at about ``cache_ranges * range_size``.
+and memory stays at about ``(cache_ranges + 1) * range_size``.
+
+When blocks are read in order, the next one is fetched in the background while the current one is
+consumed (read-ahead), so a sequential reader overlaps decoding with the network. A jump elsewhere
+starts no read-ahead, so index lookups fetch only what they touch.
 """
 
 from __future__ import annotations
@@ -11,12 +15,16 @@ from __future__ import annotations
 import io
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 __all__ = ["RangedReader"]
 
-#: ``fetch(start, stop)`` returns exactly the bytes ``[start, stop)`` of the object.
+#: ``fetch(start, stop)`` returns exactly the bytes ``[start, stop)`` of the object; must be thread-safe.
 Fetch = Callable[[int, int], bytes]
+
+#: Shared by every reader of the process: one read-ahead in flight per reader at most.
+_READ_AHEAD = ThreadPoolExecutor(max_workers=8, thread_name_prefix="roboflow-read-ahead")
 
 
 class RangedReader(io.BufferedIOBase):
@@ -30,13 +38,23 @@ class RangedReader(io.BufferedIOBase):
         name: The object URL, for messages.
         range_size: Bytes per fetch.
         cache_ranges: Blocks kept, least recently used dropped first (at least 1).
+        read_ahead: Fetch the next block in the background while blocks are read in order.
 
     Attributes:
         requests: Fetches made so far.
         bytes_fetched: Bytes fetched so far.
     """
 
-    def __init__(self, fetch: Fetch, size: int, *, name: str, range_size: int, cache_ranges: int) -> None:
+    def __init__(
+        self,
+        fetch: Fetch,
+        size: int,
+        *,
+        name: str,
+        range_size: int,
+        cache_ranges: int,
+        read_ahead: bool = True,
+    ) -> None:
         super().__init__()
         if range_size <= 0 or cache_ranges <= 0:
             raise ValueError("range_size and cache_ranges must be positive")
@@ -47,7 +65,10 @@ class RangedReader(io.BufferedIOBase):
         self._size = size
         self._range_size = range_size
         self._cache_ranges = cache_ranges
+        self._read_ahead = read_ahead
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
+        self._ahead: tuple[int, Future[bytes]] | None = None
+        self._last_index = -2
         self._position = 0
 
     @property
@@ -97,6 +118,7 @@ class RangedReader(io.BufferedIOBase):
     readinto1 = readinto
 
     def close(self) -> None:
+        self._drop_read_ahead()
         self._blocks.clear()
         super().close()
 
@@ -116,15 +138,45 @@ class RangedReader(io.BufferedIOBase):
         block = self._blocks.get(index)
         if block is not None:
             self._blocks.move_to_end(index)
-            return block
-        start = index * self._range_size
-        block = self._fetch(start, min(self._size, start + self._range_size))
+        else:
+            block = self._load(index)
+            self._blocks[index] = block
+            while len(self._blocks) > self._cache_ranges:
+                self._blocks.popitem(last=False)
+        sequential, self._last_index = index == self._last_index + 1, index
+        following = index + 1
+        if (
+            self._read_ahead
+            and sequential
+            and following * self._range_size < self._size
+            and following not in self._blocks
+            and self._ahead is None
+        ):
+            self._ahead = (following, _READ_AHEAD.submit(self._fetch, *self._bounds(following)))
+        return block
+
+    def _load(self, index: int) -> bytes:
+        """The block, from the read-ahead if it is the one in flight, else fetched now."""
+        if self._ahead is not None and self._ahead[0] == index:
+            future = self._ahead[1]
+            self._ahead = None
+            block = future.result()  # a failed read-ahead raises here, as the fetch would have
+        else:
+            self._drop_read_ahead()
+            block = self._fetch(*self._bounds(index))
         self.requests += 1
         self.bytes_fetched += len(block)
-        self._blocks[index] = block
-        while len(self._blocks) > self._cache_ranges:
-            self._blocks.popitem(last=False)
         return block
+
+    def _bounds(self, index: int) -> tuple[int, int]:
+        start = index * self._range_size
+        return start, min(self._size, start + self._range_size)
+
+    def _drop_read_ahead(self) -> None:
+        """Forget a read-ahead nobody will use (a running one finishes in the background)."""
+        if self._ahead is not None:
+            self._ahead[1].cancel()
+            self._ahead = None
 
     def _check_open(self) -> None:
         if self.closed:

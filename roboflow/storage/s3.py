@@ -127,9 +127,11 @@ class S3Bucket:
                     raise ShortRead(f"body ended at {filled} of {len(data)} bytes")
                 view[filled : filled + len(chunk)] = chunk
                 filled += len(chunk)
-            return data  # type: ignore[return-value]  # a bytearray is used as bytes, never mutated
-        finally:
-            body.close()
+            body.read()  # reaching the end hands the connection back to the pool
+        except BaseException:
+            body.close()  # a half-read connection cannot be reused
+            raise
+        return data  # type: ignore[return-value]  # a bytearray is used as bytes, never mutated
 
     def put(self, key: str, data: bytes) -> None:
         self._client.put_object(Bucket=self._name, Key=key, Body=data)

@@ -78,3 +78,41 @@ def test_seek_errors_and_closed_reader() -> None:
     stream.close()  # idempotent
     with pytest.raises(ValueError, match="closed reader of mem://x"):
         stream.read(1)
+
+
+def test_sequential_reads_fetch_the_next_block_ahead() -> None:
+    fetch = Recorder(DATA)
+    stream = reader(fetch, range_size=1000)
+    assert stream.read(1500) == DATA[:1500]  # blocks 0 then 1: in order, so block 2 is requested ahead
+    stream.read(600)  # consumes block 2 (from the read-ahead) and starts block 3
+    stream.read(1000)
+    stream.close()
+    assert sorted(fetch.calls)[:4] == [(0, 1000), (1000, 2000), (2000, 3000), (3000, 4000)]
+    assert len(fetch.calls) == len(set(fetch.calls))  # nothing fetched twice
+
+
+def test_jumps_start_no_read_ahead() -> None:
+    fetch = Recorder(DATA)
+    stream = reader(fetch, range_size=1000)
+    for position in (9500, 0, 5000, 2000):  # an index lookup pattern
+        stream.seek(position)
+        stream.read(10)
+    assert fetch.calls == [(9000, 10000), (0, 1000), (5000, 6000), (2000, 3000)]
+    plain = Recorder(DATA)
+    no_read_ahead = RangedReader(
+        plain, len(DATA), name="m", range_size=1000, cache_ranges=1, read_ahead=False
+    )
+    assert no_read_ahead.read(2500) == DATA[:2500]
+    assert plain.calls == [(0, 1000), (1000, 2000), (2000, 3000)]
+
+
+def test_read_ahead_failure_surfaces_when_its_block_is_read() -> None:
+    def flaky(start: int, stop: int) -> bytes:
+        if start == 2000:
+            raise ConnectionResetError("store went away")
+        return DATA[start:stop]
+
+    stream = RangedReader(flaky, len(DATA), name="mem://x", range_size=1000, cache_ranges=2)
+    assert stream.read(2000) == DATA[:2000]
+    with pytest.raises(ConnectionResetError, match="store went away"):
+        stream.read(1)
