@@ -87,15 +87,16 @@ class Claim:
     checkpoint: CheckpointState
 
 
-def _read_unit(
-    txn: Transaction, batch_id: str, unit_id: str, raw: bytes | None = None, *, prefetched: bool = False
-) -> WorkUnit:
+def _unit(batch_id: str, unit_id: str, raw: bytes | None) -> WorkUnit:
+    """Decode the unit read at its key (None: it does not exist)."""
     key = unit_key(batch_id, unit_id)
-    if not prefetched:
-        raw = txn.get(key)
     if raw is None:
         raise RecordNotFoundError(f"no unit {unit_id!r} in batch {batch_id!r}", path=key)
     return decode(WorkUnit, raw, key=key)
+
+
+def _read_unit(txn: Transaction, batch_id: str, unit_id: str) -> WorkUnit:
+    return _unit(batch_id, unit_id, txn.get(unit_key(batch_id, unit_id)))
 
 
 def _move(txn: Transaction, unit: WorkUnit, state: UnitState, **changes: Any) -> WorkUnit:
@@ -209,7 +210,7 @@ def claim_unit(session: WorkerSession, batch_id: str, unit_id: str) -> Claim:
 
     def claim(txn: Transaction) -> Claim:
         values = txn.get_many([key, phase_key(batch_id), lease.key, ckpt_key])
-        unit = _read_unit(txn, batch_id, unit_id, values.get(key), prefetched=True)
+        unit = _unit(batch_id, unit_id, values.get(key))
         check_lease(txn, lease, prefetched=values)
         held_checkpoint = values.get(ckpt_key)
         if unit.state is UnitState.PROCESSING and _held(unit, session) and held_checkpoint is not None:
@@ -299,7 +300,7 @@ def _finish(
 
     def finish(txn: Transaction) -> WorkUnit:
         values = txn.get_many([key, lease.key, ckpt_key])
-        unit = _read_unit(txn, batch_id, unit_id, values.get(key), prefetched=True)
+        unit = _unit(batch_id, unit_id, values.get(key))
         if done(unit):
             return unit
         if unit.state is not UnitState.PROCESSING or not _held(unit, session):
