@@ -16,7 +16,6 @@ from roboflow.config import FORMATS, load_config
 from roboflow.errors import ConfigError
 from roboflow.pipeline.local import RunOptions, run_local
 from roboflow.pipeline.progress import LogProgress, TerminalProgress, summary_table
-from roboflow.pipeline.scan import scan
 
 __all__ = ["convert"]
 
@@ -48,9 +47,8 @@ def convert(inputs: tuple[str, ...], config_path: Path, out: Path, fmt: str | No
             raise ConfigError("no INPUT given and the config has no [source] path", path=str(config_path),
                               hint="name recordings on the command line")
         inputs = (config.source.path,)
-    total = len(scan(inputs))
     live = sys.stderr.isatty() if progress is None else progress
-    events = TerminalProgress(sys.stderr, total) if live else LogProgress(sys.stderr, total)
+    events = TerminalProgress(sys.stderr) if live else LogProgress(sys.stderr)
     try:
         report = run_local(inputs, config, out, RunOptions(jobs=jobs, format=fmt, overwrite=overwrite, strict=strict),
                            events)

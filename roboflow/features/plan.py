@@ -12,6 +12,7 @@ frames into the ``{feature: array}`` dicts the episode writer takes:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,10 +29,12 @@ from roboflow.features.vectors import VectorExtractor, vector_extractor
 from roboflow.lerobot.spec import CameraFeature, DatasetSpec, VectorFeature
 from roboflow.sources.base import Channel, RawMessage
 
-__all__ = ["FeaturePlan", "Sample"]
+__all__ = ["FeaturePlan", "Sample", "Submit"]
 
 #: (stream index, time ns, log time ns, value, size in bytes) as :meth:`Aligner.push` takes them.
 Sample = tuple[int, int, int, Any, int]
+#: ``submit(stream index, work) -> Future`` of the work's result.
+Submit = Callable[[int, Callable[[], np.ndarray]], "Future[np.ndarray]"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +81,7 @@ class FeaturePlan:
             self._by_topic.setdefault(stream.input.topic, []).append(index)
         self._extractors: list[Callable[[Any, int], Any] | None] = [self._extractor(s) for s in self._streams]
         self._decoders: dict[int, Callable[[bytes | memoryview], Any]] = {}
-        self._decoded: dict[int, tuple[RawMessage, np.ndarray]] = {}
+        self._decoded: dict[int, tuple[RawMessage, Any]] = {}
 
     @property
     def streams(self) -> tuple[StreamSpec, ...]:
@@ -112,16 +115,22 @@ class FeaturePlan:
             value = extractor(msg, time) if extractor is not None else _task_text(msg)
             yield index, time, raw.log_time, value, getattr(value, "nbytes", 64)
 
-    def frame(self, frame: Frame) -> tuple[dict[str, np.ndarray], str | None]:
-        """The writer's frame dict for an aligned frame, and its task (None: the default task)."""
-        features: dict[str, np.ndarray] = {}
+    def frame(self, frame: Frame, submit: Submit | None = None) -> tuple[dict[str, Any], str | None]:
+        """The writer's frame dict for an aligned frame, and its task (None: the default task).
+
+        Args:
+            frame: The aligned frame.
+            submit: ``submit(stream, work)`` runs an image decoding elsewhere and returns its Future (which then
+                stands in the dict for the image); None decodes here. Work of one stream must run in order.
+        """
+        features: dict[str, Any] = {}
         task: str | None = None
         parts: dict[str, list[np.ndarray]] = {}
         for index, (stream, value) in enumerate(zip(self._streams, frame.values, strict=True)):
             if stream.mapping is None:
                 task = value
             elif stream.mapping.is_image:
-                features[stream.mapping.feature] = self._image(index, value)
+                features[stream.mapping.feature] = self._image(index, value, submit)
             else:
                 parts.setdefault(stream.mapping.feature, []).append(value)
         for feature, values in parts.items():
@@ -179,13 +188,19 @@ class FeaturePlan:
             raise SourceError(f"{raw.topic} at t={raw.log_time / 1e9:.6f} s: cannot decode message: {err}",
                               path=self.origin) from err
 
-    def _image(self, index: int, raw: RawMessage) -> np.ndarray:
+    def _image(self, index: int, raw: RawMessage, submit: Submit | None) -> Any:
+        """The decoded image (or its Future), once per message even when a frame is held for several frames."""
         cached = self._decoded.get(index)
         if cached is not None and cached[0] is raw:
             return cached[1]
         decoder = self._extractors[index]
         assert decoder is not None
-        image = decoder(self._decode(raw), raw.log_time)
+
+        def work() -> np.ndarray:
+            image: np.ndarray = decoder(self._decode(raw), raw.log_time)
+            return image
+
+        image = submit(index, work) if submit is not None else work()
         self._decoded[index] = (raw, image)
         return image
 

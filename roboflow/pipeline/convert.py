@@ -126,6 +126,7 @@ def convert_recording(item: WorkItem, context: ConvertContext, progress: Progres
     shutil.rmtree(shard, ignore_errors=True)
     hasher = BackgroundHash(item.url)
     sink: _ShardWriter | None = None
+    stream: EpisodeStream | None = None
     try:
         with open_source(item.url) as source:
             plan = FeaturePlan(context.config, source.channels, item.url)
@@ -145,13 +146,13 @@ def convert_recording(item: WorkItem, context: ConvertContext, progress: Progres
         assert sink.writer is not None
         sink.writer.finalize({"source": facts, "alignment": sink.episodes, "skipped_episodes": sink.skipped})
     except RoboflowError as err:
-        _cleanup(hasher, sink, shard)
+        _cleanup(hasher, stream, sink, shard)
         raise _about(err, item.url) from err
     except OSError as err:
-        _cleanup(hasher, sink, shard)
+        _cleanup(hasher, stream, sink, shard)
         raise SourceError(f"cannot read: {err.strerror or err}", path=item.url) from err
     except BaseException:
-        _cleanup(hasher, sink, shard)
+        _cleanup(hasher, stream, sink, shard)
         raise
     return ShardResult(
         item=item, shard=shard, episodes=tuple(sink.episodes), skipped_episodes=tuple(sink.skipped),
@@ -169,8 +170,10 @@ def _message_total(source: Any, topics: tuple[str, ...]) -> int | None:
     return sum(s.message_count for channel_id, s in stats.items() if channel_id in wanted)
 
 
-def _cleanup(hasher: BackgroundHash, sink: _ShardWriter | None, shard: Path) -> None:
+def _cleanup(hasher: BackgroundHash, stream: EpisodeStream | None, sink: _ShardWriter | None, shard: Path) -> None:
     hasher.cancel()
+    if stream is not None:
+        stream.close()
     if sink is not None:
         sink.abort()
     shutil.rmtree(shard, ignore_errors=True)

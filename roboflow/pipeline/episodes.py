@@ -10,7 +10,10 @@ is ever written.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -20,7 +23,11 @@ from roboflow.errors import SourceError
 from roboflow.features.plan import FeaturePlan, Sample
 from roboflow.sources.base import RawMessage
 
-__all__ = ["EpisodeSink", "EpisodeStream"]
+__all__ = ["DECODE_AHEAD", "EpisodeSink", "EpisodeStream"]
+
+#: Frames whose images may be decoding ahead of the writer (one decode thread per camera; simplejpeg and
+#: PyAV release the GIL, so decoding overlaps reading and aligning).
+DECODE_AHEAD = 8
 
 
 class EpisodeSink(Protocol):
@@ -55,6 +62,8 @@ class EpisodeStream:
         self._written = 0
         self._episodes = 0
         self._task: Sample | None = None
+        self._pending: deque[tuple[dict[str, Any], str]] = deque()
+        self._pools: dict[int, ThreadPoolExecutor] = {}
         self._aligner = self._new_aligner()
 
     @property
@@ -82,6 +91,7 @@ class EpisodeStream:
         """
         missing = self._aligner.missing()
         self._cut()
+        self.close()
         if self._episodes == 0:
             if missing:
                 raise SourceError(f"no frames: no message on {', '.join(missing)}")
@@ -102,13 +112,34 @@ class EpisodeStream:
         self._held.clear()
 
     def _write(self, frame: Frame) -> None:
-        features, task = self.plan.frame(frame)
-        self.sink.add(features, task if task is not None else self.config.dataset.default_task)
+        features, task = self.plan.frame(frame, self._submit)
+        self._pending.append((features, task if task is not None else self.config.dataset.default_task))
         self._written += 1
+        while self._pending and (len(self._pending) > DECODE_AHEAD or _ready(self._pending[0][0])):
+            self._deliver()
+
+    def _submit(self, stream: int, work: Callable[[], np.ndarray]) -> Future[np.ndarray]:
+        pool = self._pools.get(stream)
+        if pool is None:
+            pool = self._pools[stream] = ThreadPoolExecutor(1, thread_name_prefix=f"decode-{stream}")
+        return pool.submit(work)
+
+    def _deliver(self) -> None:
+        features, task = self._pending.popleft()
+        self.sink.add({key: v.result() if isinstance(v, Future) else v for key, v in features.items()}, task)
+
+    def close(self) -> None:
+        """Stop the decode threads (idempotent; frames not yet delivered are dropped)."""
+        self._pending.clear()
+        for pool in self._pools.values():
+            pool.shutdown(wait=True, cancel_futures=True)
+        self._pools.clear()
 
     def _cut(self) -> None:
         for frame in self._aligner.finish():
             self._frame(frame)
+        while self._pending:
+            self._deliver()
         report = self._aligner.report()
         if self._written:
             self.sink.end_episode(report)
@@ -120,3 +151,7 @@ class EpisodeStream:
         self._aligner = self._new_aligner()
         if self._task is not None:  # the task in force carries into the next episode
             self._aligner.push(*self._task)
+
+
+def _ready(features: dict[str, Any]) -> bool:
+    return all(v.done() for v in features.values() if isinstance(v, Future))

@@ -76,6 +76,8 @@ class RunReport:
 class RunEvents(Protocol):
     """What the executor tells its user interface."""
 
+    def planned(self, items: list[WorkItem]) -> None: ...
+
     def started(self, item: WorkItem) -> None: ...
 
     def progress(self, item: WorkItem, done: int, total: int | None) -> None: ...
@@ -88,6 +90,8 @@ class RunEvents(Protocol):
 
 
 class _Quiet:
+    def planned(self, items: list[WorkItem]) -> None: ...
+
     def started(self, item: WorkItem) -> None: ...
 
     def progress(self, item: WorkItem, done: int, total: int | None) -> None: ...
@@ -113,6 +117,7 @@ def run_local(inputs: Sequence[str], config: Config, out: Path, options: RunOpti
     fmt = options.format or config.dataset.format
     check_output(out, overwrite=options.overwrite)
     items = scan(inputs)
+    events.planned(items)
     report = RunReport(items=items)
     staging = out.absolute().parent / f".{out.name}.staging-{uuid.uuid4().hex[:8]}"
     context = ConvertContext(config=config, staging=staging, format=fmt)

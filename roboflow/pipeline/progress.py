@@ -34,14 +34,17 @@ def _bar(fraction: float) -> str:
 class LogProgress:
     """One line per started, converted or failed recording."""
 
-    def __init__(self, stream: TextIO, total: int = 0) -> None:
+    def __init__(self, stream: TextIO) -> None:
         self.stream = stream
-        self.total = total
+        self.total = 0
         self.finished = 0
 
     def _line(self, text: str) -> None:
         self.stream.write(f"{time.strftime('%H:%M:%S')} {text}\n")
         self.stream.flush()
+
+    def planned(self, items: list[WorkItem]) -> None:
+        self.total = len(items)
 
     def started(self, item: WorkItem) -> None:
         self._line(f"converting [{item.index + 1}/{self.total}] {item.url}")
@@ -65,8 +68,8 @@ class LogProgress:
 class TerminalProgress(LogProgress):
     """A live block: a bar per recording being converted and an overall bar; events print above it."""
 
-    def __init__(self, stream: TextIO, total: int = 0) -> None:
-        super().__init__(stream, total)
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
         self._active: dict[int, tuple[WorkItem, int, int | None]] = {}
         self._drawn = 0
         self._last_draw = 0.0
