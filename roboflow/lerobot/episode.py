@@ -184,17 +184,21 @@ class EpisodeWriter:
             (workdir / _SAMPLES_DIR).mkdir(exist_ok=True)
             self._rows = _Rows(workdir / DATA_FILE, spec, rows_per_group)
             for camera in spec.cameras:
-                encoder = VideoEncoder(
-                    workdir / VIDEO_DIR / f"{camera.key}.mp4",
-                    width=camera.width,
-                    height=camera.height,
-                    fps=spec.fps,
-                    settings=video,
-                )
-                thread = EncoderThread(encoder, queue_frames=queue_frames, name=camera.key)
                 samples = FrameSamples(
                     workdir / _SAMPLES_DIR / f"{camera.key}.rgb", camera.height, camera.width
                 )
+                try:
+                    encoder = VideoEncoder(
+                        workdir / VIDEO_DIR / f"{camera.key}.mp4",
+                        width=camera.width,
+                        height=camera.height,
+                        fps=spec.fps,
+                        settings=video,
+                    )
+                except BaseException:
+                    samples.close()
+                    raise
+                thread = EncoderThread(encoder, queue_frames=queue_frames, name=camera.key)
                 self._cameras.append(_Camera(camera, thread, samples))
         except OSError as err:
             self.abort()
