@@ -21,8 +21,9 @@ It needs nothing from roboflow. Stages, each reported by name when it fails:
 - ``delta``: with ``delta_timestamps`` of -1/0/+1 frame on a vector and every camera, the first and last
   frame of every episode are padded exactly at the episode boundary (what policies like ACT rely on).
 - ``stats``: ``meta.stats`` as lerobot loads (0.4) or aggregates (0.3) it, the normalisers' input, has
-  finite ``min max mean std`` for every feature (and ``q01 q10 q50 q90 q99`` from lerobot 0.4 on: the
-  QUANTILES normalisation modes need them), shaped ``(N,)`` for vectors and ``(3, 1, 1)`` for cameras.
+  finite ``min max mean std`` for every feature, shaped ``(N,)`` for vectors and ``(3, 1, 1)`` for cameras;
+  under lerobot 0.4 missing ``q01 q10 q50 q90 q99`` (needed by its QUANTILES normalisation modes) are
+  listed in ``warnings``.
 - ``dataloader``: a torch ``DataLoader`` batches items (tasks collate to a list of strings).
 
 With ``--dump DIR`` the checked items of the n-th dataset are also saved to ``DIR/<n>.npz`` (each camera as
@@ -282,13 +283,17 @@ def check_delta(
 
 
 def check_stats(stats: Any, features: dict[str, dict[str, Any]], lerobot_version: str) -> list[str]:
-    """Check the stats lerobot's normalisers read; returns the stat names checked."""
+    """Check the stats lerobot's normalisers read.
+
+    Returns:
+        Warnings: quantiles missing under lerobot 0.4 (only its QUANTILES normalisation modes need them;
+        lerobot's own v2.1 -> v3.0 converter leaves them out too).
+    """
     import numpy as np
 
     stage = "stats"
-    names = ["min", "max", "mean", "std"]
-    if not lerobot_version.startswith("0.3."):
-        names += ["q01", "q10", "q50", "q90", "q99"]
+    quantiles = [] if lerobot_version.startswith("0.3.") else ["q01", "q10", "q50", "q90", "q99"]
+    warnings = []
     require(isinstance(stats, dict), stage, f"meta.stats is {type(stats).__name__}, not a dict")
     for key, feature in features.items():
         if key in INDEX_KEYS:
@@ -296,7 +301,10 @@ def check_stats(stats: Any, features: dict[str, dict[str, Any]], lerobot_version
         require(key in stats, stage, f"no stats for {key!r}")
         camera = feature["dtype"] in ("video", "image")
         shape = (3, 1, 1) if camera else tuple(feature["shape"])
-        for name in names:
+        missing = [name for name in quantiles if name not in stats[key]]
+        if missing:
+            warnings.append(f"{key}: no quantile stats {missing}")
+        for name in ["min", "max", "mean", "std"] + [q for q in quantiles if q not in missing]:
             require(name in stats[key], stage, f"{key}: no {name!r} stat (has {sorted(stats[key])})")
             value = np.asarray(stats[key][name])
             require(value.shape == shape, stage, f"{key}.{name} has shape {value.shape}, expected {shape}")
@@ -305,7 +313,7 @@ def check_stats(stats: Any, features: dict[str, dict[str, Any]], lerobot_version
         require(bool((low <= mean).all() and (mean <= high).all()), stage, f"{key}: mean outside min..max")
         if camera:
             require(bool((low >= 0).all() and (high <= 1).all()), stage, f"{key}: image stats outside [0, 1]")
-    return names
+    return warnings
 
 
 def check_dataloader(ds: Any, features: dict[str, dict[str, Any]]) -> int:
@@ -406,7 +414,7 @@ def run(root: Path, frames: str, backend: str, delta: bool, dump: Path | None) -
     summary["delta_items_checked"] = (
         check_delta(LeRobotDataset, root, backend, episodes, features, fps) if delta else 0
     )
-    summary["stats_checked"] = check_stats(ds.meta.stats, features, summary["lerobot"])
+    summary["warnings"] = check_stats(ds.meta.stats, features, summary["lerobot"])
     summary["dataloader_batch"] = check_dataloader(ds, features)
     summary["ok"] = True
     return summary

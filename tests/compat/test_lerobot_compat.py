@@ -45,10 +45,12 @@ SPEC = DatasetSpec(
     cameras=tuple(CameraFeature(key, 48, 64) for key in CAMERAS),
 )
 X264 = VideoSettings(codec="libx264", preset="ultrafast", crf=20)
-#: Episodes of different lengths and tasks; the second changes task halfway (a task_index per frame).
+#: Episodes of different lengths and tasks; the second changes task halfway (a task_index per frame), the
+#: third has a single frame (padded on both sides by delta_timestamps).
 EPISODES = (
     ("pick the red cube",) * 7,
     ("place it in the bowl",) * 3 + ("pick the red cube",) * 2,
+    ("wave",),
 )
 CONVERT_TASK = "follow the synthetic trajectory"
 CONVERTED_CAMERAS = ("observation.images.cam_high", "observation.images.cam_wrist")
@@ -231,6 +233,7 @@ def accepted(report: dict[str, Any]) -> dict[str, Any]:
 
 def assert_common(report: dict[str, Any], written: Written, version: str) -> None:
     assert report["codebase_version"] == version
+    assert report["warnings"] == []
     assert report["total_frames"] == len(written.ids)
     assert [ep["length"] for ep in report["episodes"]] == list(written.lengths)
     assert report["items_checked"] == len(written.ids)
@@ -275,16 +278,16 @@ CASES: dict[str, dict[str, Case]] = {
             lambda d: write(d, EPISODES, format="v3.0", video=X264, limits=TINY_FILES),
             assert_written,
         ),
-        "merged-v30-and-v21-shards": (
-            lambda d: merged(d, format="v3.0", shards=("v3.0", "v2.1")),
+        "merged-v30-v21-v30-shards": (
+            lambda d: merged(d, format="v3.0", shards=("v3.0", "v2.1", "v3.0")),
             assert_written,
         ),
         "roboflow-convert": (lambda d: converted(d, format="v3.0"), assert_converted),
     },
     "v2.1": {
         "written-av1": (lambda d: write(d, EPISODES, format="v2.1"), assert_written),
-        "merged-v21-and-v30-shards": (
-            lambda d: merged(d, format="v2.1", shards=("v2.1", "v3.0")),
+        "merged-v21-v30-v21-shards": (
+            lambda d: merged(d, format="v2.1", shards=("v2.1", "v3.0", "v2.1")),
             assert_written,
         ),
         "roboflow-convert": (lambda d: converted(d, format="v2.1"), assert_converted),
