@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 #: Longest a single conversion may run, seconds.
-TASK_MAX_SECONDS = int(os.environ.get("ROBOFLOW_TASK_MAX_SECONDS", 4 * 3600))
+TASK_MAX_SECONDS = int(os.environ.get("ROBOFLOW_TASK_MAX_SECONDS", "14400"))
 
 broker_url = os.environ.get("ROBOFLOW_BROKER_URL", "redis://127.0.0.1:6379/0")
 result_backend = os.environ.get("ROBOFLOW_RESULT_BACKEND", broker_url)

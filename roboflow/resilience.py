@@ -37,7 +37,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         """Seconds to sleep before retry number ``attempt`` (1-based)."""
-        raw = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        raw = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
         return raw * (1.0 - self.jitter * random.random())
 
 
