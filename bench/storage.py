@@ -145,13 +145,18 @@ def plain_client(endpoint: str) -> Any:
     )
 
 
-def timed(func: Callable[[], object], repeat: int = 3) -> float:
-    """Best of ``repeat`` runs (the machine is shared; the best run is the least disturbed)."""
-    best = float("inf")
+def best_times(runs: dict[str, Callable[[], object]], repeat: int = 3) -> dict[str, float]:
+    """Best time of each run over ``repeat`` rounds, the runs interleaved in every round.
+
+    The machine is shared: interleaving exposes every run to the same disturbances, and the best of
+    several rounds is the least disturbed.
+    """
+    best = dict.fromkeys(runs, float("inf"))
     for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        best = min(best, time.perf_counter() - start)
+        for name, func in runs.items():
+            start = time.perf_counter()
+            func()
+            best[name] = min(best[name], time.perf_counter() - start)
     return best
 
 
@@ -194,13 +199,16 @@ def throughput(endpoint: str, size: int) -> dict[str, float]:
 
     client.put_object(Bucket=BUCKET, Key="warmup", Body=b"x")  # connections and lazy imports
     storage.exists("warmup")
-    results = {
-        "plain_put_s": timed(lambda: client.put_object(Bucket=BUCKET, Key="plain.bin", Body=data)),
-        "boto3_multipart_s": timed(boto3_multipart),
-        "ours_put_s": timed(ours_put),
-        "plain_get_s": timed(plain_get),
-        "ours_get_s": timed(ranged_get),
-    }
+    results = best_times(
+        {
+            "plain_put_s": lambda: client.put_object(Bucket=BUCKET, Key="plain.bin", Body=data),
+            "boto3_multipart_s": boto3_multipart,
+            "ours_put_s": ours_put,
+            "plain_get_s": plain_get,
+            "ours_get_s": ranged_get,
+        },
+        repeat=5,
+    )
     results = {name: round(value, 3) for name, value in results.items()}
     mb = size / 1e6
     results.update(

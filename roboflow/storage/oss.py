@@ -131,14 +131,14 @@ class OssBucket:
             raise ShortRead(f"body has {len(data)} of {stop - start} bytes")
         return data
 
-    def put(self, key: str, data: bytes) -> None:
-        self._bucket.put_object(key, data)
+    def put(self, key: str, data: bytearray) -> None:
+        self._bucket.put_object(key, bytes(data))  # oss2 takes a bytearray for an iterable of ints
 
     def start_upload(self, key: str) -> str:
         return str(self._bucket.init_multipart_upload(key).upload_id)
 
-    def upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> object:
-        result = self._bucket.upload_part(key, upload_id, number, data)
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytearray) -> object:
+        result = self._bucket.upload_part(key, upload_id, number, bytes(data))
         # size and CRC let oss2 check the completed object's CRC-64 against the parts.
         return oss2.models.PartInfo(number, result.etag, size=len(data), part_crc=result.crc)
 

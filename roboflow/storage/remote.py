@@ -34,11 +34,11 @@ class Bucket(Protocol):
         """Bytes ``[start, stop)``, read completely (raise :class:`~roboflow.storage.guard.ShortRead` if cut)."""
         ...
 
-    def put(self, key: str, data: bytes) -> None: ...
+    def put(self, key: str, data: bytearray) -> None: ...
 
     def start_upload(self, key: str) -> str: ...
 
-    def upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> object: ...
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytearray) -> object: ...
 
     def complete_upload(self, key: str, upload_id: str, parts: list[object]) -> None: ...
 
@@ -160,7 +160,7 @@ class _Upload:
         self._bucket = storage._bucket
         self._key = full_key
 
-    def put(self, data: bytes) -> None:
+    def put(self, data: bytearray) -> None:
         self._storage._call("PUT", self._key, lambda: self._bucket.put(self._key, data))
 
     def start(self) -> str:
@@ -168,7 +168,7 @@ class _Upload:
             "start multipart upload", self._key, lambda: self._bucket.start_upload(self._key)
         )
 
-    def upload_part(self, upload_id: str, number: int, data: bytes) -> object:
+    def upload_part(self, upload_id: str, number: int, data: bytearray) -> object:
         return self._storage._call(
             f"upload part {number}",
             self._key,

@@ -133,13 +133,13 @@ class S3Bucket:
             raise
         return data  # type: ignore[return-value]  # a bytearray is used as bytes, never mutated
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: bytearray) -> None:
         self._client.put_object(Bucket=self._name, Key=key, Body=data)
 
     def start_upload(self, key: str) -> str:
         return str(self._client.create_multipart_upload(Bucket=self._name, Key=key)["UploadId"])
 
-    def upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> object:
+    def upload_part(self, key: str, upload_id: str, number: int, data: bytearray) -> object:
         response = self._client.upload_part(
             Bucket=self._name, Key=key, UploadId=upload_id, PartNumber=number, Body=data
         )

@@ -95,16 +95,16 @@ class AtomicWriter(io.BufferedIOBase):
 class MultipartTarget(Protocol):
     """The five requests of one remote object's upload; each retried by the backend's guard."""
 
-    def put(self, data: bytes) -> None:
-        """Write the whole object with one request."""
+    def put(self, data: bytearray) -> None:
+        """Write the whole object with one request (``data`` is the target's to keep)."""
         ...
 
     def start(self) -> str:
         """Start a multipart upload; return its id."""
         ...
 
-    def upload_part(self, upload_id: str, number: int, data: bytes) -> object:
-        """Upload part ``number`` (1-based); return what :meth:`complete` needs to name it."""
+    def upload_part(self, upload_id: str, number: int, data: bytearray) -> object:
+        """Upload part ``number`` (1-based, ``data`` is the target's); return what :meth:`complete` needs."""
         ...
 
     def complete(self, upload_id: str, parts: list[object], size: int) -> None:
@@ -138,22 +138,22 @@ class MultipartWriter(AtomicWriter):
             take = min(len(data) - offset, self._part_size + 1 - len(self._buffer))
             self._buffer += data[offset : offset + take]
             offset += take
-            if len(self._buffer) > self._part_size:
-                part = bytes(self._buffer[: self._part_size])
-                del self._buffer[: self._part_size]
+            if len(self._buffer) > self._part_size:  # hand the full buffer over instead of copying it
+                part, self._buffer = self._buffer, self._buffer[self._part_size :]
+                del part[self._part_size :]
                 self._send_part(part)
 
-    def _send_part(self, part: bytes) -> None:
+    def _send_part(self, part: bytearray) -> None:
         if self._upload_id is None:
             self._upload_id = self._target.start()
         self._parts.append(self._target.upload_part(self._upload_id, len(self._parts) + 1, part))
 
     def _commit(self) -> None:
         if self._upload_id is None:
-            self._target.put(bytes(self._buffer))
+            self._target.put(self._buffer)
         else:
             if self._buffer:
-                self._send_part(bytes(self._buffer))
+                self._send_part(self._buffer)
             self._target.complete(self._upload_id, self._parts, self._position)
             self._upload_id = None
         self._buffer = bytearray()
