@@ -12,8 +12,8 @@ process: the same number of frames per camera decoded (JPEG by simplejpeg, raw r
 same settings, one encoder thread per camera (plain PyAV) - all a converter cannot avoid; only that part is timed
 (the frames are loaded into memory first; the raw camera cycles through 64 of its frames). For the batch the
 limit is four such episodes, two at a time. The convert time is the whole command, process start included.
-CPU seconds (user + sys of the process tree) and their ratio are printed too: on a machine shared with other
-work they show the overhead more steadily than wall time. Printed per job: frames/s (dataset frames), input MB/s, peak RSS, wall time
+CPU seconds (user + sys) and their ratio are printed for -j 1 (the CPU of -j 2's worker processes is not visible
+here): on a machine shared with other work they show the overhead more steadily than wall time. Printed per job: frames/s (dataset frames), input MB/s, peak RSS, wall time
 and ``ratio = limit time / convert time`` (goal >= 0.8).
 
 Run: ``python3.11 bench/convert.py [--seconds 60] [--codec libx264] [--workdir /tmp/roboflow-bench]``
@@ -89,13 +89,20 @@ def run_convert(inputs: list[Path], config: Path, out: Path, jobs: int) -> dict[
     args = ["convert", *map(str, inputs), "-c", str(config), "-o", str(out), "-j", str(jobs), "--no-progress"]
     before = _children_cpu()
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
     seconds = time.monotonic() - started
     if done.returncode:
         raise SystemExit(f"convert failed:\n{done.stderr}")
     info = json.loads((out / "meta" / "info.json").read_text())
     return {"seconds": seconds, "cpu": _children_cpu() - before, "rss_mb": float(done.stdout.split()[-1]),
             "frames": info["total_frames"]}
+
+
+def _cpu(value: float, jobs: int, *, ratio: bool = False) -> str:
+    """CPU of worker processes is not visible to this process (they are forkserver children): n/a with -j > 1."""
+    if jobs > 1:
+        return f"{'n/a':>9}" if ratio else f"{'n/a':>7}"
+    return f"{value:9.2f}" if ratio else f"{value:7.1f}"
 
 
 def _children_cpu() -> float:
@@ -107,7 +114,7 @@ def limit(recording: Path, codec: str, frames: int, episodes: int, parallel: int
     """Decode + encode only, in a fresh process: ``episodes`` episodes of ``frames`` frames, ``parallel`` at a time."""
     code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import convert; convert._limit_main()"
     args = [str(recording), codec, str(frames), str(episodes), str(parallel)]
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
     if done.returncode:
         raise SystemExit(f"limit failed:\n{done.stderr}")
     seconds, cpu, rss = done.stdout.split()[-3:]
@@ -215,8 +222,8 @@ def main() -> None:
             ratio = reference["seconds"] / result["seconds"]
             print(f"{codec:10} {name:22} {result['seconds']:7.1f} {result['frames'] / result['seconds']:9.1f} "
                   f"{size_mb * episodes / result['seconds']:8.1f} {result['rss_mb']:7.0f} "
-                  f"{reference['seconds']:8.1f} {reference['rss_mb']:9.0f} {ratio:6.2f} {result['cpu']:7.1f} "
-                  f"{reference['cpu']:9.1f} {reference['cpu'] / result['cpu']:9.2f}")
+                  f"{reference['seconds']:8.1f} {reference['rss_mb']:9.0f} {ratio:6.2f} {_cpu(result['cpu'], jobs)} "
+                  f"{reference['cpu']:9.1f} {_cpu(reference['cpu'] / result['cpu'], jobs, ratio=True)}")
     shutil.rmtree(args.workdir / "out", ignore_errors=True)
 
 

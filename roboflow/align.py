@@ -35,7 +35,7 @@ import numpy as np
 from roboflow.config.model import Policy
 from roboflow.errors import SourceError
 
-__all__ = ["AlignmentReport", "Aligner", "Frame", "StreamReport", "StreamSpec", "frame_time"]
+__all__ = ["Aligner", "AlignmentReport", "Frame", "StreamReport", "StreamSpec", "frame_time"]
 
 NS = 1_000_000_000
 

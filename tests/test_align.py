@@ -59,7 +59,9 @@ def test_nearest_picks_the_closer_sample_and_the_earlier_on_a_tie() -> None:
 
 
 def test_interpolate_reproduces_a_linear_signal() -> None:
-    f = lambda t: 3.0 + 2e-9 * t  # noqa: E731
+    def f(t: float) -> float:
+        return 3.0 + 2e-9 * t
+
     aligner = Aligner([StreamSpec("a", Policy.INTERPOLATE), StreamSpec("b")], fps=30)
     samples = series(0, 0, 7 * MS, 200, f) + series(1, 0, 10 * MS, 130)
     frames = run(aligner, samples)
@@ -117,11 +119,9 @@ def test_frames_are_emitted_while_streaming_not_only_at_the_end() -> None:
 
 def test_a_stalled_required_stream_forces_frames_to_keep_memory_bounded() -> None:
     aligner = Aligner([StreamSpec("a"), StreamSpec("stalled")], fps=10, max_buffer_bytes=10_000)
-    pushed = 0
     frames: list[Frame] = []
     for stream, t, value in sorted(series(0, 0, MS, 5000) + series(1, 0, 100 * MS, 2), key=lambda s: s[1]):
         frames += aligner.push(stream, t, t, value, 1000)
-        pushed += 1
         assert aligner._buffered() <= 10_000 + 1000
     report = aligner.report()
     assert report.frames_forced > 0

@@ -219,7 +219,7 @@ def _dataset(t: _Table) -> DatasetSettings:
         task=t.text("task"),
         task_topic=t.text("task_topic"),
         format=t.choice("format", FORMATS, "v3.0"),
-        time=t.enum("time", TimeSource, TimeSource.LOG),
+        time=t.enum("time", TimeSource, TimeSource.LOG) or TimeSource.LOG,
     )
 
 

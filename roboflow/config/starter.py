@@ -11,7 +11,13 @@ import json
 import re
 from collections import Counter
 
-from roboflow.features.types import DEPTH_ENCODINGS, default_fields, image_kind, is_joint_state, normalise_type
+from roboflow.features.types import (
+    DEPTH_ENCODINGS,
+    default_fields,
+    image_kind,
+    is_joint_state,
+    normalise_type,
+)
 from roboflow.sources.base import RecordingInfo, TopicInfo
 
 __all__ = ["starter_config"]

@@ -62,7 +62,7 @@ class ImageDecoder:
         self.kind = kind
         self.where = _Where(topic)
         self.depth_max = depth_max
-        self._png: av.CodecContext | None = None
+        self._png: Any = None  # av.VideoCodecContext, created on the first PNG
 
     def __call__(self, msg: Any, time_ns: int) -> np.ndarray:
         """The frame of ``msg`` as uint8 ``(H, W, 3)`` RGB or ``(H, W)`` gray."""
@@ -138,11 +138,9 @@ class ImageDecoder:
             raise self.where.error(time_ns, f"PNG of {len(data)} bytes decoded to nothing")
         frame = frames[0]
         name = frame.format.name
-        if name in ("gray", "gray8"):
-            return frame.to_ndarray()
-        if name.startswith("gray16"):
-            return frame.to_ndarray(format="gray16le")
-        return frame.to_ndarray(format="rgb24")
+        fmt = "gray" if name in ("gray", "gray8") else "gray16le" if name.startswith("gray16") else "rgb24"
+        image: np.ndarray = frame.to_ndarray(format=fmt)
+        return image
 
     def _depth(self, values: np.ndarray, encoding: str, time_ns: int) -> np.ndarray:
         if self.depth_max is None:
@@ -158,10 +156,9 @@ class ImageDecoder:
 
 
 def _jpeg(data: bytes) -> np.ndarray:
-    header = simplejpeg.decode_jpeg_header(data)
-    if header[2] == "Gray":
-        return simplejpeg.decode_jpeg(data, colorspace="GRAY")[:, :, 0]
-    return simplejpeg.decode_jpeg(data, colorspace="RGB")
+    gray = simplejpeg.decode_jpeg_header(data)[2] == "Gray"
+    image: np.ndarray = simplejpeg.decode_jpeg(data, colorspace="GRAY" if gray else "RGB")
+    return image[:, :, 0] if gray else image
 
 
 def _swscale(rows: np.ndarray, encoding: str, width: int, height: int, big_endian: bool) -> np.ndarray:
@@ -172,9 +169,10 @@ def _swscale(rows: np.ndarray, encoding: str, width: int, height: int, big_endia
         fmt = encoding.replace("16", "16be" if big_endian else "16le")
     frame = av.VideoFrame(width, height, fmt)
     plane = frame.planes[0]
-    target = np.frombuffer(plane, np.uint8).reshape(height, plane.line_size)
+    target = np.frombuffer(memoryview(plane), np.uint8).reshape(height, plane.line_size)
     target[:, : rows.shape[1]] = rows
-    return frame.reformat(format="rgb24").to_ndarray()
+    rgb: np.ndarray = frame.reformat(format="rgb24").to_ndarray()
+    return rgb
 
 
 def _get(msg: Any, name: str, default: Any = None) -> Any:

@@ -184,7 +184,7 @@ class FeaturePlan:
             return decoder(raw.data)
         except SourceError:
             raise
-        except Exception as err:  # a decoder's own exception types vary by encoding  # noqa: BLE001
+        except Exception as err:  # a decoder's own exception types vary by encoding
             raise SourceError(f"{raw.topic} at t={raw.log_time / 1e9:.6f} s: cannot decode message: {err}",
                               path=self.origin) from err
 
@@ -257,7 +257,7 @@ def _header_stamp(msg: Any, fallback: int) -> int:
     nsec = getattr(stamp, "nanosec", None)
     if nsec is None:
         nsec = getattr(stamp, "nsecs", 0)
-    return int(sec) * 1_000_000_000 + int(nsec)
+    return int(sec or 0) * 1_000_000_000 + int(nsec or 0)
 
 
 def _task_text(msg: Any) -> str:

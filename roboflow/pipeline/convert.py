@@ -167,7 +167,8 @@ def _message_total(source: Any, topics: tuple[str, ...]) -> int | None:
     except RoboflowError:
         return None
     wanted = {c.id for c in source.channels if c.topic in topics}
-    return sum(s.message_count for channel_id, s in stats.items() if channel_id in wanted)
+    total: int = sum(s.message_count for channel_id, s in stats.items() if channel_id in wanted)
+    return total
 
 
 def _cleanup(hasher: BackgroundHash, stream: EpisodeStream | None, sink: _ShardWriter | None, shard: Path) -> None:

@@ -72,9 +72,8 @@ class EpisodeStream:
         return self.plan.topics + ((self._marker,) if self._marker and self._marker not in self.plan.topics else ())
 
     def push(self, raw: RawMessage) -> None:
-        if raw.topic == self._marker:
-            self._cut()
-        elif self._gap_ns is not None and self._last_log is not None and raw.log_time - self._last_log > self._gap_ns:
+        gap = self._gap_ns is not None and self._last_log is not None and raw.log_time - self._last_log > self._gap_ns
+        if raw.topic == self._marker or gap:
             self._cut()
         self._last_log = raw.log_time
         for sample in self.plan.samples(raw):

@@ -16,6 +16,7 @@ import traceback
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -74,7 +75,13 @@ class RunReport:
 
 
 class RunEvents(Protocol):
-    """What the executor tells its user interface."""
+    """What the executor tells its user interface.
+
+    ``wants_progress``: whether :meth:`progress` is wanted (counting a recording's messages may cost a pass over
+    recordings without an index).
+    """
+
+    wants_progress: bool
 
     def planned(self, items: list[WorkItem]) -> None: ...
 
@@ -90,6 +97,8 @@ class RunEvents(Protocol):
 
 
 class _Quiet:
+    wants_progress = False
+
     def planned(self, items: list[WorkItem]) -> None: ...
 
     def started(self, item: WorkItem) -> None: ...
@@ -162,7 +171,7 @@ def _convert(item: WorkItem, context: ConvertContext, progress: Any = None) -> S
     except RoboflowError as err:
         text = str(err) if err.path else f"{item.url}: {err}"
         return Failure(item, text, isinstance(err, InfrastructureError), traceback.format_exc())
-    except Exception as err:  # a bug or an unexpected library error: report it, keep converting the rest
+    except Exception as err:  # noqa: BLE001 - a bug or library error: report it, convert the rest
         return Failure(item, f"{item.url}: unexpected {type(err).__name__}: {err}", False, traceback.format_exc())
 
 
@@ -179,25 +188,25 @@ def _run_inline(items: list[WorkItem], context: ConvertContext, options: RunOpti
                 report: RunReport) -> None:
     for item in items:
         events.started(item)
-        outcome = _convert(item, context, lambda done, total, item=item: events.progress(item, done, total))
-        _record(outcome, report, events, options)
+        progress = (lambda done, total, item=item: events.progress(item, done, total)) if events.wants_progress else None
+        _record(_convert(item, context, progress), report, events, options)
 
 
 _progress_queue: Any = None
 
 
 def _init_worker(progress_queue: Any) -> None:
-    global _progress_queue  # noqa: PLW0603 - one queue per worker process, set once at its start
+    global _progress_queue
     _progress_queue = progress_queue
 
 
-def _convert_in_worker(item: WorkItem, context: ConvertContext) -> ShardResult | Failure:
+def _convert_in_worker(item: WorkItem, context: ConvertContext, with_progress: bool) -> ShardResult | Failure:
     _progress_queue.put(("started", item.index, 0, None))
 
     def progress(done: int, total: int | None) -> None:
         _progress_queue.put(("progress", item.index, done, total))
 
-    return _convert(item, context, progress)
+    return _convert(item, context, progress if with_progress else None)
 
 
 def _run_pool(items: list[WorkItem], context: ConvertContext, options: RunOptions, events: RunEvents,
@@ -209,12 +218,20 @@ def _run_pool(items: list[WorkItem], context: ConvertContext, options: RunOption
     pool = ProcessPoolExecutor(max_workers=options.jobs, mp_context=mp, initializer=_init_worker,
                                initargs=(progress_queue,))
     try:
-        pending: set[Future[ShardResult | Failure]] = {pool.submit(_convert_in_worker, item, context) for item in items}
+        pending: set[Future[ShardResult | Failure]] = {
+            pool.submit(_convert_in_worker, item, context, events.wants_progress) for item in items
+        }
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             _drain(progress_queue, by_index, events)
             for future in done:
-                _record(future.result(), report, events, options)
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool as err:
+                    raise InfrastructureError(
+                        "a worker process died (killed, or out of memory)",
+                        hint="lower -j or [flushing] max_memory_bytes, then run again") from err
+                _record(outcome, report, events, options)
         _drain(progress_queue, by_index, events)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -34,6 +34,8 @@ def _bar(fraction: float) -> str:
 class LogProgress:
     """One line per started, converted or failed recording."""
 
+    wants_progress = False
+
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.total = 0
@@ -67,6 +69,8 @@ class LogProgress:
 
 class TerminalProgress(LogProgress):
     """A live block: a bar per recording being converted and an overall bar; events print above it."""
+
+    wants_progress = True
 
     def __init__(self, stream: TextIO) -> None:
         super().__init__(stream)
@@ -130,7 +134,7 @@ class TerminalProgress(LogProgress):
 
 def summary_table(report: RunReport, out: Path) -> str:
     """The end-of-run table: one row per recording, then totals and where the dataset is."""
-    rows = [("#", "recording", "episodes", "frames", "dropped", "seconds", "status")]
+    rows: list[tuple[str, ...]] = [("#", "recording", "episodes", "frames", "dropped", "seconds", "status")]
     by_index: dict[int, tuple[str, ...]] = {}
     for result in report.results:
         dropped = sum(e["frames_dropped"] for e in result.episodes)

@@ -11,6 +11,7 @@ from pipeline_readback import (
     expected_camera_frames,
     expected_state_hold,
     frame_times,
+    nearest_index,
     read_dataset,
     shown_frames,
 )
@@ -161,5 +162,4 @@ preset = "ultrafast"
     np.testing.assert_allclose(np.stack(episode.rows["observation.state"]), expected, atol=2e-6)
     camera_stamps, _ = stream_times(spec, "/cam_high/image_raw/compressed")
     assert alignment["start_ns"] == max(stamps[0], camera_stamps[0])
-    from pipeline_readback import nearest_index
     assert shown_frames(episode.videos["observation.images.front"]) == nearest_index(camera_stamps, t).tolist()

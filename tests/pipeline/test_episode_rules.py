@@ -11,9 +11,9 @@ from mcap.writer import Writer
 from pipeline_readback import read_dataset
 
 from roboflow.config import parse_config
-from roboflow.errors import UserError
+from roboflow.errors import SourceError, UserError
 from roboflow.lerobot.validate import validate_dataset
-from roboflow.pipeline import RunOptions, run_local
+from roboflow.pipeline import ConvertContext, RunOptions, WorkItem, convert_recording, run_local
 
 MS = 1_000_000
 T0 = 1_000 * 1_000_000_000
@@ -128,7 +128,7 @@ field = "v"
 policy = "drop"
 tolerance_ms = 20
 """
-    report, _, (episode,), provenance = convert(tmp_path, config, tmp_path / "r.mcap")
+    _, _, (episode,), provenance = convert(tmp_path, config, tmp_path / "r.mcap")
     values = np.stack(episode.rows["observation.v"])[:, 0].tolist()
     assert values == [0, 100, 200, 600, 700, 800, 900]
     alignment = provenance["episodes"][0]["alignment"][0]
@@ -151,8 +151,6 @@ def test_a_text_field_is_refused_naming_topic_and_time(tmp_path: Path) -> None:
     with pytest.raises(UserError):
         run_local([str(tmp_path / "r.mcap")], parse_config(BASE.replace('field = "q"', 'field = "label"')),
                   tmp_path / "out", RunOptions())
-    from roboflow.pipeline import ConvertContext, WorkItem, convert_recording
-    from roboflow.errors import SourceError
     context = ConvertContext(parse_config(BASE.replace('field = "q"', 'field = "label"')), tmp_path / "staging")
     with pytest.raises(SourceError, match=r"r.mcap: /arm at t=1000.000000 s: field 'label' is not numeric: it is text"):
         convert_recording(WorkItem(0, str(tmp_path / "r.mcap"), "k"), context)
