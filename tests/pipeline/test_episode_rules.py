@@ -155,3 +155,45 @@ def test_a_text_field_is_refused_naming_topic_and_time(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"r.mcap: /arm at t=1000.000000 s: field 'label' is not numeric: it is text"):
         convert_recording(WorkItem(0, str(tmp_path / "r.mcap"), "k"), context)
     assert not (tmp_path / "staging" / "k").exists()
+
+
+def test_foxglove_protobuf_camera_converts_with_json_joints(tmp_path: Path) -> None:
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+    from mcap_protobuf.writer import Writer as ProtobufWriter
+
+    from roboflow.synth.truth import frame_number_from_image, render_frame
+
+    proto = descriptor_pb2.FileDescriptorProto(name="foxglove/RawImage.proto", package="foxglove", syntax="proto3")
+    message = proto.message_type.add(name="RawImage")
+    kinds = descriptor_pb2.FieldDescriptorProto
+    for name, number, kind in (("frame_id", 7, kinds.TYPE_STRING), ("width", 2, kinds.TYPE_FIXED32),
+                               ("height", 3, kinds.TYPE_FIXED32), ("encoding", 4, kinds.TYPE_STRING),
+                               ("step", 5, kinds.TYPE_FIXED32), ("data", 6, kinds.TYPE_BYTES)):
+        message.field.add(name=name, number=number, type=kind, label=kinds.LABEL_OPTIONAL)
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(proto)
+    raw_image = message_factory.GetMessageClass(pool.FindMessageTypeByName("foxglove.RawImage"))
+    path = tmp_path / "fox.mcap"
+    with path.open("wb") as stream:
+        writer = ProtobufWriter(stream)
+        for k in range(10):
+            pixels = render_frame(k, 64, 48)
+            image = raw_image(width=64, height=48, encoding="rgb8", step=192, data=pixels.tobytes())
+            writer.write_message("/camera", image, log_time=T0 + k * 100 * MS, publish_time=T0 + k * 100 * MS)
+        writer.finish()
+    config = """
+[dataset]
+name = "fox"
+fps = 10
+[[mappings]]
+topic = "/camera"
+feature = "observation.images.camera"
+mapping_type = "image"
+[video]
+codec = "libx264"
+preset = "ultrafast"
+crf = 10
+"""
+    _, info, (episode,), _ = convert(tmp_path, config, path)
+    assert info["total_frames"] == 10
+    assert [frame_number_from_image(f) for f in episode.videos["observation.images.camera"]] == list(range(10))
