@@ -71,7 +71,8 @@ class StorageOptions:
         breaker_timeout: Seconds an open breaker waits before letting a probe through. Breakers are
             per process and per endpoint: the first storage opened on an endpoint fixes both values.
         endpoint: Endpoint URL; overrides ``AWS_ENDPOINT`` / ``OSS_ENDPOINT``.
-        region: S3 region; overrides ``AWS_REGION`` / ``AWS_DEFAULT_REGION``.
+        region: S3 region, overriding ``AWS_REGION`` / ``AWS_DEFAULT_REGION``; for OSS the V4 signing
+            region, overriding ``OSS_REGION`` (without one, OSS requests are signed with V1).
         credentials: Access keys; override the environment.
     """
 

@@ -1,7 +1,9 @@
 """The Alibaba Cloud OSS backend (oss2).
 
 Endpoint and keys come from :class:`~roboflow.storage.base.StorageOptions`, else from ``OSS_ENDPOINT``,
-``OSS_ACCESS_KEY_ID`` and ``OSS_ACCESS_KEY_SECRET`` (plus ``OSS_SECURITY_TOKEN`` for STS keys). oss2
+``OSS_ACCESS_KEY_ID`` and ``OSS_ACCESS_KEY_SECRET`` (plus ``OSS_SECURITY_TOKEN`` for STS keys). With a
+region (``OSS_REGION`` or the ``region`` option, e.g. ``cn-hangzhou``) requests are signed with OSS's V4
+signature, which newer accounts require; without one, with V1. oss2
 retries nothing itself outside its iterators, which are not used; roboflow's guard does the retrying.
 CRC-64 checks stay on: oss2 compares each PUT, part and completed object against the server's checksum.
 """
@@ -79,7 +81,13 @@ class OssStorage(RemoteStorage):
             token = env.get("OSS_SECURITY_TOKEN")
         if not key_id or not secret:
             raise ConfigError("no OSS credentials found", path=location.url, hint=_CREDENTIALS_HINT)
-        auth = oss2.StsAuth(key_id, secret, token) if token else oss2.Auth(key_id, secret)
+        region = options.region or env.get("OSS_REGION") or None
+        version = oss2.AUTH_VERSION_4 if region else oss2.AUTH_VERSION_1
+        auth = (
+            oss2.StsAuth(key_id, secret, token, auth_version=version)
+            if token
+            else oss2.make_auth(key_id, secret, auth_version=version)
+        )
         try:
             bucket = oss2.Bucket(
                 auth,
@@ -87,6 +95,7 @@ class OssStorage(RemoteStorage):
                 location.bucket,
                 connect_timeout=(options.connect_timeout, options.read_timeout),
                 session=_session(endpoint),
+                region=region,
             )
         except oss2.exceptions.ClientError as err:
             raise StorageError(

@@ -109,3 +109,15 @@ def test_configuration_from_environment(
 def test_part_size_below_oss_minimum_is_refused(oss_server: OssServer, oss_bucket: str) -> None:
     with pytest.raises(StorageError, match="below OSS's minimum"):
         open_storage(f"oss://{oss_bucket}", oss_options(oss_server.endpoint, part_size=1024))
+
+
+@pytest.mark.parametrize(("region", "scheme"), [(None, "OSS"), ("cn-hangzhou", "OSS4-HMAC-SHA256")])
+def test_signature_version_follows_the_region(
+    oss_server: OssServer, oss_bucket: str, region: str | None, scheme: str
+) -> None:
+    storage = open_storage(f"oss://{oss_bucket}", oss_options(oss_server.endpoint, region=region))
+    before = oss_server.stats[f"auth {scheme}"]
+    with storage.writer("signed.txt") as out:
+        out.write(b"signed")
+    assert storage.size("signed.txt") == 6
+    assert oss_server.stats[f"auth {scheme}"] - before == 2

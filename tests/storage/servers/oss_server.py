@@ -4,8 +4,8 @@ Path-style requests (``/bucket/key``, what oss2 sends to an IP endpoint), object
 PutObject, GetObject (with ``Range``), HeadObject, DeleteObject, ListObjectsV2 (OSS's XML, with
 ``EncodingType=url``), InitiateMultipartUpload, UploadPart, CompleteMultipartUpload,
 AbortMultipartUpload. Objects, parts and completions carry ``x-oss-hash-crc64ecma`` so oss2's CRC
-checks run as against the real service. Authentication checks the access key id only, not the
-signature. ``stats`` counts requests and response body bytes; ``corrupt_next = n`` flips a byte of the
+checks run as against the real service. Authentication checks the access key id only (V1 and V4
+headers), not the signature. ``stats`` counts requests and response body bytes; ``corrupt_next = n`` flips a byte of the
 next ``n`` uploaded bodies, as a corrupting network would.
 """
 
@@ -111,7 +111,13 @@ class _OssHandler(BaseHTTPRequestHandler):
         with self.oss.lock:
             self.oss.stats[f"{self.command} {'object' if key else 'bucket'}"] += 1
         authorization = self.headers.get("Authorization", "")
-        if not authorization.startswith(f"OSS {self.oss.access_key_id}:"):
+        signed_by = (
+            f"OSS {self.oss.access_key_id}:",
+            f"OSS4-HMAC-SHA256 Credential={self.oss.access_key_id}/",
+        )
+        with self.oss.lock:
+            self.oss.stats["auth " + authorization.split(" ", 1)[0]] += 1
+        if not authorization.startswith(signed_by):
             return self._error(
                 403, "InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist."
             )
