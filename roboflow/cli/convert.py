@@ -40,6 +40,9 @@ def convert(inputs: tuple[str, ...], config_path: Path, out: Path, fmt: str | No
 
     INPUT is a recording (.mcap, .bag, .rrd, a rosbag2 directory), a directory searched recursively, or a glob;
     episodes follow the sorted paths. Without INPUT, [source] path of the config is used.
+
+    Exit status: 0 all converted; 4 written, some recordings skipped; 2 nothing written (user error or
+    --strict); 3 infrastructure error.
     """
     config = load_config(config_path)
     if not inputs:
