@@ -24,6 +24,7 @@ __all__ = [
     "check_rows",
     "check_schema",
     "check_stats",
+    "check_video_content",
     "check_video_stream",
     "read_row_columns",
     "stats_features",
@@ -342,3 +343,41 @@ def probe_or_problem(path: Path, relpath: str) -> VideoProbe | Problem:
         return probe_video(path)
     except DatasetError as err:
         return Problem(relpath, err.message)
+
+
+def check_video_content(
+    path: Path,
+    relpath: str,
+    feature: Mapping[str, Any],
+    spans: Sequence[tuple[int, float, int]],
+    *,
+    fps: int,
+    mismatch: str,
+) -> list[Problem]:
+    """Probe one video file and check its stream and the frames of every episode it holds.
+
+    Args:
+        path: The video file.
+        relpath: Its path relative to the dataset root, for the problems.
+        feature: The video feature of info.json the file belongs to.
+        spans: ``(episode_index, start seconds, length)`` of each episode in the file.
+        fps: The dataset fps.
+        mismatch: The end of the message ``has N frames...`` when the timing is right but the file's frame
+            count differs from the episodes' total length.
+    """
+    probe = probe_or_problem(path, relpath)
+    if isinstance(probe, Problem):
+        return [probe]
+    problems = check_video_stream(relpath, probe, feature)
+    times = np.asarray(probe.times())
+    timing = [
+        problem
+        for episode, start, length in spans
+        for problem in check_episode_frames(
+            relpath, times, episode=episode, start=start, length=length, fps=fps
+        )
+    ]
+    problems += timing
+    if not timing and probe.frames != sum(length for _, _, length in spans):
+        problems.append(Problem(relpath, f"has {probe.frames} frames{mismatch}"))
+    return problems

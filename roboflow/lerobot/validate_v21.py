@@ -6,19 +6,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from roboflow.errors import DatasetError
 from roboflow.lerobot.validate_common import (
     Problem,
-    check_episode_frames,
     check_rows,
     check_schema,
     check_stats,
-    check_video_stream,
-    probe_or_problem,
+    check_video_content,
     read_row_columns,
 )
 
@@ -182,19 +179,13 @@ def _check_videos(
         if not (root / relpath).is_file():
             problems.append(Problem(relpath, f"missing (episode {e})"))
             continue
-        if not videos:
-            continue
-        probe = probe_or_problem(root / relpath, relpath)
-        if isinstance(probe, Problem):
-            problems.append(probe)
-            continue
-        problems += check_video_stream(relpath, probe, feature)
-        timing = check_episode_frames(
-            relpath, np.asarray(probe.times()), episode=e, start=0.0, length=row["length"], fps=info["fps"]
-        )
-        problems += timing
-        if not timing and probe.frames != row["length"]:
-            problems.append(
-                Problem(relpath, f"has {probe.frames} frames, episode {e} has {row['length']} rows")
+        if videos:
+            problems += check_video_content(
+                root / relpath,
+                relpath,
+                feature,
+                [(e, 0.0, row["length"])],
+                fps=info["fps"],
+                mismatch=f", episode {e} has {row['length']} rows",
             )
     return problems

@@ -7,7 +7,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -16,12 +15,10 @@ from roboflow.errors import DatasetError
 from roboflow.lerobot.validate_common import (
     TOLERANCE_S,
     Problem,
-    check_episode_frames,
     check_rows,
     check_schema,
     check_stats,
-    check_video_stream,
-    probe_or_problem,
+    check_video_content,
     read_row_columns,
 )
 
@@ -299,28 +296,13 @@ def _check_videos(
         if not (root / relpath).is_file():
             problems.append(Problem(relpath, f"missing (episodes {_episode_list(rows_meta)})"))
             continue
-        if not videos:
-            continue
-        probe = probe_or_problem(root / relpath, relpath)
-        if isinstance(probe, Problem):
-            problems.append(probe)
-            continue
-        problems += check_video_stream(relpath, probe, feature)
-        times = np.asarray(probe.times())
-        timing = [
-            problem
-            for row in rows_meta
-            for problem in check_episode_frames(
+        if videos:
+            problems += check_video_content(
+                root / relpath,
                 relpath,
-                times,
-                episode=row["episode_index"],
-                start=row[prefix + "from_timestamp"],
-                length=row["length"],
+                feature,
+                [(row["episode_index"], row[prefix + "from_timestamp"], row["length"]) for row in rows_meta],
                 fps=fps,
+                mismatch=f" but its episodes cover {sum(row['length'] for row in rows_meta)}",
             )
-        ]
-        problems += timing
-        covered = sum(row["length"] for row in rows_meta)
-        if not timing and probe.frames != covered:
-            problems.append(Problem(relpath, f"has {probe.frames} frames but its episodes cover {covered}"))
     return problems
