@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import shutil
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +27,16 @@ from roboflow.lerobot.layout import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_DATA_FILE_SIZE_IN_MB,
     DEFAULT_VIDEO_FILE_SIZE_IN_MB,
+    INFO_PATH,
 )
+from roboflow.lerobot.metafiles import write_json
 from roboflow.lerobot.stats import Stats, feature_stats
 from roboflow.lerobot.videocat import VideoSlice
 
 __all__ = [
     "FORMATS",
     "Assembler",
+    "AssemblerBase",
     "DatasetHeader",
     "EpisodePart",
     "FileLimits",
@@ -41,6 +45,7 @@ __all__ = [
     "VideoSlice",
     "check_format",
     "copy_rows",
+    "info_json",
     "open_assembler",
     "prepare_output",
     "read_rows",
@@ -131,6 +136,104 @@ class Assembler(Protocol):
     def abort(self) -> None:
         """Close open files without writing metadata: the dataset stays invalid; idempotent."""
         ...
+
+
+class AssemblerBase(ABC):
+    """What the assembler of every version shares: the checks of add and finalize, and info.json last.
+
+    A subclass appends an episode in :meth:`_append` and writes its version's other metadata in
+    :meth:`_write_metadata`; ``episodes`` holds one metadata row per added episode.
+    """
+
+    def __init__(self, out_dir: Path, header: DatasetHeader, limits: FileLimits) -> None:
+        self.root, self.header, self.limits = out_dir, header, limits
+        self.tasks = TaskTable()
+        self.episodes: list[dict[str, Any]] = []
+        self.frames = 0
+        self.schema: pa.Schema | None = None
+        self.closed = False
+        self.info: dict[str, Any] | None = None
+
+    def add(self, part: EpisodePart) -> int:
+        """Append an episode; returns its episode_index."""
+        if self.closed:
+            raise DatasetError("the dataset is finalised; no more episodes can be added", path=str(self.root))
+        cameras = self.header.video_keys
+        if set(part.videos) != set(cameras):
+            raise DatasetError(
+                f"has cameras {sorted(part.videos)}, the dataset has {sorted(cameras)}",
+                path=part.origin or None,
+            )
+        return self._append(part)
+
+    def finalize(self, provenance: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """See :meth:`Assembler.finalize`."""
+        if self.info is not None:
+            return self.info
+        if self.closed:
+            raise DatasetError("the write was aborted; the dataset cannot be finalised", path=str(self.root))
+        if not self.episodes:
+            raise DatasetError("no episodes to write", path=str(self.root))
+        self.closed = True
+        self._write_metadata()
+        if provenance is not None:
+            write_json(self.root / "meta" / "roboflow.json", dict(provenance))
+        info = self._info()
+        write_json(self.root / INFO_PATH, info)
+        self.info = info
+        return info
+
+    @abstractmethod
+    def abort(self) -> None:
+        """See :meth:`Assembler.abort`."""
+
+    @abstractmethod
+    def _append(self, part: EpisodePart) -> int:
+        """Write the episode's rows and videos and record its metadata; returns its episode_index."""
+
+    @abstractmethod
+    def _write_metadata(self) -> None:
+        """Close the files and write the metadata other than info.json and meta/roboflow.json."""
+
+    @abstractmethod
+    def _info(self) -> dict[str, Any]:
+        """The content of meta/info.json."""
+
+
+def info_json(
+    header: DatasetHeader,
+    *,
+    codebase: str,
+    totals: tuple[int, int, int],
+    files: Mapping[str, Any],
+    data_path: str,
+    video_path: str,
+) -> dict[str, Any]:
+    """An info.json, fields in lerobot's order.
+
+    Args:
+        header: fps, robot type and features.
+        codebase: The ``codebase_version``.
+        totals: Numbers of episodes, frames and tasks.
+        files: The version's own fields on file counts and sizes, which stand between ``total_tasks`` and
+            ``fps``.
+        data_path: The data file template.
+        video_path: The video file template (written as null when there is no camera).
+    """
+    episodes, frames, tasks = totals
+    return {
+        "codebase_version": codebase,
+        "robot_type": header.robot_type,
+        "total_episodes": episodes,
+        "total_frames": frames,
+        "total_tasks": tasks,
+        **files,
+        "fps": header.fps,
+        "splits": {"train": f"0:{episodes}"},
+        "data_path": data_path,
+        "video_path": video_path if header.video_keys else None,
+        "features": {key: dict(value) for key, value in header.features.items()},
+    }
 
 
 def open_assembler(

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from roboflow.errors import DatasetError
 from roboflow.lerobot import layout
-from roboflow.lerobot.assemble import DatasetHeader, EpisodePart, FileLimits, TaskTable, copy_rows
-from roboflow.lerobot.metafiles import open_parquet, partial_path, write_json, write_jsonl
+from roboflow.lerobot.assemble import (
+    AssemblerBase,
+    DatasetHeader,
+    EpisodePart,
+    FileLimits,
+    copy_rows,
+    info_json,
+)
+from roboflow.lerobot.metafiles import open_parquet, partial_path, write_jsonl
 from roboflow.lerobot.stats import QUANTILE_KEYS, stats_to_json
 from roboflow.lerobot.videocat import VideoJoiner
 
@@ -24,47 +28,32 @@ def v21_info(
     header: DatasetHeader, limits: FileLimits, *, episodes: int, frames: int, tasks: int
 ) -> dict[str, Any]:
     """The info.json of a v2.1 dataset, fields in lerobot's order."""
-    return {
-        "codebase_version": layout.CODEBASE_V21,
-        "robot_type": header.robot_type,
-        "total_episodes": episodes,
-        "total_frames": frames,
-        "total_tasks": tasks,
+    files = {
         "total_videos": episodes * len(header.video_keys),
         "total_chunks": -(-episodes // limits.chunks_size),
         "chunks_size": limits.chunks_size,
-        "fps": header.fps,
-        "splits": {"train": f"0:{episodes}"},
-        "data_path": layout.V21_DATA_PATH,
-        "video_path": layout.V21_VIDEO_PATH if header.video_keys else None,
-        "features": {key: dict(value) for key, value in header.features.items()},
     }
+    return info_json(
+        header,
+        codebase=layout.CODEBASE_V21,
+        totals=(episodes, frames, tasks),
+        files=files,
+        data_path=layout.V21_DATA_PATH,
+        video_path=layout.V21_VIDEO_PATH,
+    )
 
 
-class V21Assembler:
+class V21Assembler(AssemblerBase):
     """Writes a v2.1 dataset into an empty directory (see :class:`roboflow.lerobot.assemble.Assembler`).
 
     Stats are written without quantiles (v2.1's episodes_stats.jsonl has min, max, mean, std, count).
     """
 
     def __init__(self, out_dir: Path, header: DatasetHeader, limits: FileLimits) -> None:
-        self.root, self.header, self.limits = out_dir, header, limits
-        self.tasks = TaskTable()
-        self.episodes: list[dict[str, Any]] = []
+        super().__init__(out_dir, header, limits)
         self.stats: list[dict[str, Any]] = []
-        self.frames = 0
-        self.schema: pa.Schema | None = None
-        self.closed = False
-        self.info: dict[str, Any] | None = None
 
-    def add(self, part: EpisodePart) -> int:
-        if self.closed:
-            raise DatasetError("the dataset is finalised; no more episodes can be added", path=str(self.root))
-        if set(part.videos) != set(self.header.video_keys):
-            raise DatasetError(
-                f"has cameras {sorted(part.videos)}, the dataset has {sorted(self.header.video_keys)}",
-                path=part.origin or None,
-            )
+    def _append(self, part: EpisodePart) -> int:
         episode = len(self.episodes)
         if self.schema is None:
             self.schema = pq.read_schema(part.rows.path)
@@ -103,30 +92,19 @@ class V21Assembler:
     def abort(self) -> None:
         self.closed = True
 
-    def finalize(self, provenance: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        if self.info is not None:
-            return self.info
-        if self.closed:
-            raise DatasetError("the write was aborted; the dataset cannot be finalised", path=str(self.root))
-        if not self.episodes:
-            raise DatasetError("no episodes to write", path=str(self.root))
-        self.closed = True
-        meta = self.root / "meta"
+    def _write_metadata(self) -> None:
         write_jsonl(
             self.root / layout.V21_TASKS_PATH,
             ({"task_index": i, "task": name} for i, name in enumerate(self.tasks.names)),
         )
         write_jsonl(self.root / layout.V21_EPISODES_PATH, self.episodes)
         write_jsonl(self.root / layout.V21_EPISODES_STATS_PATH, self.stats)
-        if provenance is not None:
-            write_json(meta / "roboflow.json", dict(provenance))
-        info = v21_info(
+
+    def _info(self) -> dict[str, Any]:
+        return v21_info(
             self.header,
             self.limits,
             episodes=len(self.episodes),
             frames=self.frames,
             tasks=len(self.tasks.names),
         )
-        write_json(self.root / layout.INFO_PATH, info)
-        self.info = info
-        return info

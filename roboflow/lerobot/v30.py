@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,14 @@ import pyarrow.parquet as pq
 
 from roboflow.errors import DatasetError
 from roboflow.lerobot import layout
-from roboflow.lerobot.assemble import DatasetHeader, EpisodePart, FileLimits, TaskTable, copy_rows
+from roboflow.lerobot.assemble import (
+    AssemblerBase,
+    DatasetHeader,
+    EpisodePart,
+    FileLimits,
+    copy_rows,
+    info_json,
+)
 from roboflow.lerobot.metafiles import open_parquet, partial_path, write_json, write_parquet
 from roboflow.lerobot.restats import complete_stats
 from roboflow.lerobot.stats import STAT_KEYS, Stats, aggregate_stats, stats_to_json
@@ -129,48 +135,33 @@ def v30_info(
     header: DatasetHeader, limits: FileLimits, *, episodes: int, frames: int, tasks: int
 ) -> dict[str, Any]:
     """The info.json of a v3.0 dataset, fields in lerobot's order."""
-    return {
-        "codebase_version": layout.CODEBASE_V30,
-        "robot_type": header.robot_type,
-        "total_episodes": episodes,
-        "total_frames": frames,
-        "total_tasks": tasks,
+    files = {
         "chunks_size": limits.chunks_size,
         "data_files_size_in_mb": limits.data_files_size_in_mb,
         "video_files_size_in_mb": limits.video_files_size_in_mb,
-        "fps": header.fps,
-        "splits": {"train": f"0:{episodes}"},
-        "data_path": layout.DEFAULT_DATA_PATH,
-        "video_path": layout.DEFAULT_VIDEO_PATH if header.video_keys else None,
-        "features": {key: dict(value) for key, value in header.features.items()},
     }
+    return info_json(
+        header,
+        codebase=layout.CODEBASE_V30,
+        totals=(episodes, frames, tasks),
+        files=files,
+        data_path=layout.DEFAULT_DATA_PATH,
+        video_path=layout.DEFAULT_VIDEO_PATH,
+    )
 
 
-class V30Assembler:
+class V30Assembler(AssemblerBase):
     """Writes a v3.0 dataset into an empty directory (see :class:`roboflow.lerobot.assemble.Assembler`)."""
 
     def __init__(self, out_dir: Path, header: DatasetHeader, limits: FileLimits) -> None:
-        self.root, self.header, self.limits = out_dir, header, limits
-        self.tasks = TaskTable()
-        self.rows: list[dict[str, Any]] = []
+        super().__init__(out_dir, header, limits)
         self.stats: list[Stats] = []
-        self.frames = 0
-        self.schema: pa.Schema | None = None
         self.data = _DataFiles(out_dir, limits)
         self.videos = {key: _VideoFiles(out_dir, key, header.fps, limits) for key in header.video_keys}
-        self.closed = False
-        self.info: dict[str, Any] | None = None
 
-    def add(self, part: EpisodePart) -> int:
-        if self.closed:
-            raise DatasetError("the dataset is finalised; no more episodes can be added", path=str(self.root))
-        if set(part.videos) != set(self.videos):
-            raise DatasetError(
-                f"has cameras {sorted(part.videos)}, the dataset has {sorted(self.videos)}",
-                path=part.origin or None,
-            )
+    def _append(self, part: EpisodePart) -> int:
         part = complete_stats(part, self.header)
-        episode = len(self.rows)
+        episode = len(self.episodes)
         if self.schema is None:
             self.schema = pq.read_schema(part.rows.path)
         chunk, file = self.data.place(part.length, self.schema)
@@ -198,7 +189,7 @@ class V30Assembler:
             row[f"videos/{key}/file_index"] = video_file
             row[f"videos/{key}/from_timestamp"] = first / fps
             row[f"videos/{key}/to_timestamp"] = (first + part.length) / fps
-        self.rows.append(row)
+        self.episodes.append(row)
         self.stats.append({key: value for key, value in copied.stats.items() if key in self.header.features})
         self.frames += part.length
         return episode
@@ -213,33 +204,27 @@ class V30Assembler:
                 with contextlib.suppress(DatasetError, OSError, pa.ArrowException):
                     files.close(publish=False)
 
-    def finalize(self, provenance: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        if self.info is not None:
-            return self.info
-        if self.closed:
-            raise DatasetError("the write was aborted; the dataset cannot be finalised", path=str(self.root))
-        if not self.rows:
-            raise DatasetError("no episodes to write", path=str(self.root))
-        self.closed = True
+    def _write_metadata(self) -> None:
         self.data.close()
         for video in self.videos.values():
             video.close()
         write_parquet(self.root / layout.episodes_path(0, 0), self._episodes_table())
         write_parquet(self.root / layout.TASKS_PATH, tasks_table(self.tasks.names))
         write_json(self.root / layout.STATS_PATH, stats_to_json(aggregate_stats(self.stats)))
-        if provenance is not None:
-            write_json(self.root / "meta" / "roboflow.json", dict(provenance))
-        info = v30_info(
-            self.header, self.limits, episodes=len(self.rows), frames=self.frames, tasks=len(self.tasks.names)
+
+    def _info(self) -> dict[str, Any]:
+        return v30_info(
+            self.header,
+            self.limits,
+            episodes=len(self.episodes),
+            frames=self.frames,
+            tasks=len(self.tasks.names),
         )
-        write_json(self.root / layout.INFO_PATH, info)
-        self.info = info
-        return info
 
     def _episodes_table(self) -> pa.Table:
         columns: dict[str, pa.Array] = {}
-        for name in self.rows[0]:
-            columns[name] = pa.array([row[name] for row in self.rows], type=_head_type(name))
+        for name in self.episodes[0]:
+            columns[name] = pa.array([row[name] for row in self.episodes], type=_head_type(name))
         for feature in (key for key in self.header.features if key in self.stats[0]):
             for stat in STAT_KEYS:
                 if stat not in self.stats[0][feature]:
@@ -250,6 +235,6 @@ class V30Assembler:
                 for _ in range(values[0].ndim):
                     kind = pa.list_(kind)
                 columns[f"stats/{feature}/{stat}"] = pa.array([v.tolist() for v in values], type=kind)
-        columns["meta/episodes/chunk_index"] = pa.array([0] * len(self.rows), type=pa.int64())
-        columns["meta/episodes/file_index"] = pa.array([0] * len(self.rows), type=pa.int64())
+        columns["meta/episodes/chunk_index"] = pa.array([0] * len(self.episodes), type=pa.int64())
+        columns["meta/episodes/file_index"] = pa.array([0] * len(self.episodes), type=pa.int64())
         return pa.table(columns)
