@@ -7,11 +7,21 @@ A source turns one recording (a file, a rosbag2 directory, or a seekable binary 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, Self
 
-__all__ = ["Channel", "ChannelStats", "RawMessage", "RecordingInfo", "Schema", "Source", "TopicInfo"]
+__all__ = [
+    "Channel",
+    "ChannelStats",
+    "ClosingSource",
+    "RawMessage",
+    "RecordingInfo",
+    "Schema",
+    "Source",
+    "TopicInfo",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,3 +163,17 @@ class Source(Protocol):
     def __enter__(self) -> Self: ...
 
     def __exit__(self, *exc: object) -> None: ...
+
+
+class ClosingSource(ABC):
+    """The context-manager half of :class:`Source` for a class that defines ``close()``."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release what the source holds. Idempotent."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

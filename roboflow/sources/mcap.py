@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Iterator, Mapping
-from typing import BinaryIO, Self
+from typing import BinaryIO
 
 from mcap.opcode import Opcode
 
 from roboflow.errors import SourceError
-from roboflow.sources.base import Channel, ChannelStats, RawMessage
+from roboflow.sources.base import Channel, ChannelStats, ClosingSource, RawMessage
 from roboflow.sources.mcap_layout import (
     MAGIC,
     MESSAGE,
@@ -34,7 +34,7 @@ from roboflow.sources.streams import Input, describe, open_binary
 __all__ = ["McapSource"]
 
 
-class McapSource:
+class McapSource(ClosingSource):
     """An MCAP file or stream.
 
     Args:
@@ -154,9 +154,3 @@ class McapSource:
         stream, self._stream = self._stream, None
         if stream is not None and self._owned:
             stream.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

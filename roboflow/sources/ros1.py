@@ -12,13 +12,13 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterable, Iterator, Mapping
-from typing import BinaryIO, Self
+from typing import BinaryIO
 
 from rosbags.rosbag1 import Reader, ReaderError
 from rosbags.rosbag1.reader import Header, RecordType
 
 from roboflow.errors import SourceError
-from roboflow.sources.base import Channel, ChannelStats, RawMessage
+from roboflow.sources.base import Channel, ChannelStats, ClosingSource, RawMessage
 from roboflow.sources.damage import Damage
 from roboflow.sources.ordering import Block, merge_in_order, select_blocks, suffix_floors
 from roboflow.sources.ros1_scan import BAG_MAGIC, make_channel, read_block, scan_bag
@@ -75,7 +75,7 @@ class _Unclosable(io.BufferedIOBase):
         """Leave the underlying stream open: the source owns it."""
 
 
-class Ros1BagSource:
+class Ros1BagSource(ClosingSource):
     """A ROS1 bag (v2.0) file or stream.
 
     Args:
@@ -205,12 +205,6 @@ class Ros1BagSource:
         stream, self._stream = self._stream, None
         if stream is not None and self._owned:
             stream.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _extra(conn: object) -> dict[str, str]:

@@ -20,14 +20,14 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import BinaryIO, Self
+from typing import BinaryIO
 
 import yaml
 import zstandard
 
 from roboflow.decode.ros import DISTRO_KEY, KNOWN_DISTROS
 from roboflow.errors import SourceError
-from roboflow.sources.base import Channel, ChannelStats, RawMessage
+from roboflow.sources.base import Channel, ChannelStats, ClosingSource, RawMessage
 from roboflow.sources.rosbag2_storage import Storage, open_storage
 from roboflow.sources.stamps import StampReader, stamp_reader
 from roboflow.sources.streams import Input, describe, spool
@@ -49,7 +49,7 @@ def storage_files(directory: Path) -> list[Path]:
     return sorted(files, key=lambda path: [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)])
 
 
-class Rosbag2Source:
+class Rosbag2Source(ClosingSource):
     """A rosbag2 directory, or one rosbag2 storage file (path or seekable stream).
 
     Args:
@@ -203,12 +203,6 @@ class Rosbag2Source:
         if self._tempdir is not None:
             self._tempdir.cleanup()
             self._tempdir = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _read_metadata(path: Path, name: str) -> dict[str, object] | None:

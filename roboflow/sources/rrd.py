@@ -23,10 +23,10 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 from roboflow.errors import SourceError
-from roboflow.sources.base import Channel, ChannelStats, RawMessage, Schema
+from roboflow.sources.base import Channel, ChannelStats, ClosingSource, RawMessage, Schema
 from roboflow.sources.ordering import NO_FLOOR, merge_in_order, suffix_floors
 from roboflow.sources.streams import Input, describe, open_binary, spool
 
@@ -56,7 +56,7 @@ def _rerun() -> Any:
     return rerun
 
 
-class RrdSource:
+class RrdSource(ClosingSource):
     """A Rerun ``.rrd`` file or stream.
 
     Args:
@@ -198,12 +198,6 @@ class RrdSource:
         if self._tempdir is not None:
             self._tempdir.cleanup()
             self._tempdir = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _archetypes(batch: Any) -> set[str]:
