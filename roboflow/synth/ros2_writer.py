@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from rosbags.interfaces import Connection
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.rosbag2.enums import CompressionFormat, CompressionMode
 from rosbags.typesys.store import Typestore
+
+from roboflow.synth.rosbags_writer import RosbagsWriter
 
 __all__ = ["Ros2McapWriter", "Ros2SqliteWriter"]
 
@@ -22,29 +23,18 @@ _MODES = {
 }
 
 
-class _Ros2Writer:
+class _Ros2Writer(RosbagsWriter[Writer]):
     ros_version: ClassVar[int] = 2
     compressions: ClassVar[tuple[str, ...]]
     storage: ClassVar[StoragePlugin]
 
     def __init__(self, path: Path, compression: str) -> None:
-        self._bag = Writer(path, version=BAG_VERSION, storage_plugin=self.storage)
-        self._bag.set_compression(_MODES[compression], CompressionFormat.ZSTD)
-        self._bag.open()
-        self._connections: list[Connection] = []
+        bag = Writer(path, version=BAG_VERSION, storage_plugin=self.storage)
+        bag.set_compression(_MODES[compression], CompressionFormat.ZSTD)
+        super().__init__(bag)
 
     def add_topic(self, topic: str, msgtype: str, typestore: Typestore) -> int:
-        self._connections.append(self._bag.add_connection(topic, msgtype, typestore=typestore))
-        return len(self._connections) - 1
-
-    def write(self, channel: int, log_time_ns: int, data: memoryview) -> None:
-        self._bag.write(self._connections[channel], log_time_ns, data)
-
-    def close(self) -> None:
-        self._bag.close()
-
-    def abort(self) -> None:
-        self._bag.abort()
+        return self._register(self._bag.add_connection(topic, msgtype, typestore=typestore))
 
 
 class Ros2SqliteWriter(_Ros2Writer):
