@@ -21,11 +21,17 @@ import oss2.models
 import requests.exceptions
 import urllib3.exceptions
 
-from roboflow.errors import ConfigError, RoboflowError, StorageError, TransientStorageError
+from roboflow.errors import ConfigError, RoboflowError, StorageError
 from roboflow.storage.base import ObjectInfo, StorageOptions
 from roboflow.storage.guard import CallGuard, ShortRead
 from roboflow.storage.location import Location
-from roboflow.storage.remote import RemoteStorage
+from roboflow.storage.remote import (
+    RemoteStorage,
+    check_part_size,
+    credentials,
+    failing_store_error,
+    unreachable_store_error,
+)
 
 __all__ = ["OssStorage"]
 
@@ -57,12 +63,7 @@ class OssStorage(RemoteStorage):
     @classmethod
     def from_location(cls, location: Location, options: StorageOptions) -> OssStorage:
         """The storage at a parsed ``oss://`` URL, configured from ``options`` and the environment."""
-        if options.part_size < MIN_PART_SIZE:
-            raise StorageError(
-                f"part size {options.part_size} is below OSS's minimum of {MIN_PART_SIZE} bytes",
-                path=location.url,
-                hint="raise part_size to at least 100 KiB",
-            )
+        check_part_size(location, options, store="OSS", minimum=MIN_PART_SIZE, wording="100 KiB")
         env = os.environ
         endpoint = options.endpoint or env.get("OSS_ENDPOINT")
         if not endpoint:
@@ -71,14 +72,9 @@ class OssStorage(RemoteStorage):
                 path=location.url,
                 hint="set OSS_ENDPOINT, e.g. https://oss-cn-hangzhou.aliyuncs.com",
             )
-        key_id: str | None
-        secret: str | None
-        if options.credentials is not None:
-            key_id, secret = options.credentials.access_key_id, options.credentials.secret_access_key
-            token = options.credentials.session_token
-        else:
-            key_id, secret = env.get("OSS_ACCESS_KEY_ID"), env.get("OSS_ACCESS_KEY_SECRET")
-            token = env.get("OSS_SECURITY_TOKEN")
+        key_id, secret, token = credentials(
+            options, ("OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET", "OSS_SECURITY_TOKEN")
+        )
         if not key_id or not secret:
             raise ConfigError("no OSS credentials found", path=location.url, hint=_CREDENTIALS_HINT)
         region = options.region or env.get("OSS_REGION") or None
@@ -192,20 +188,17 @@ def convert(err: BaseException, operation: str, url: str, *, endpoint: str) -> R
     """Word an OSS failure as a roboflow error (never including credentials)."""
     if isinstance(err, oss2.exceptions.OssError) and err.status > 0:
         if is_transient(err):
-            return TransientStorageError(
-                f"{operation}: OSS answered {err.code or 'an error'} (HTTP {err.status})",
-                path=url,
-                hint=f"the store at {endpoint} is failing or throttling; retried with backoff",
+            return failing_store_error(
+                operation,
+                url,
+                endpoint=endpoint,
+                answer=f"OSS answered {err.code or 'an error'} (HTTP {err.status})",
             )
         fallback = (f"OSS refused the request: {err.code} (HTTP {err.status})", "")
         message, hint = _PERMANENT.get(err.code) or _STATUS_FALLBACK.get(err.status, fallback)
         return StorageError(f"{operation}: {message}", path=url, hint=hint or None)
     if is_transient(err):
-        return TransientStorageError(
-            f"{operation}: {_network_cause(err)}",
-            path=url,
-            hint=f"the store at {endpoint} is unreachable or too slow; retried with backoff",
-        )
+        return unreachable_store_error(operation, url, endpoint=endpoint, cause=_network_cause(err))
     return StorageError(f"{operation}: {type(err).__name__}: {err}", path=url)
 
 

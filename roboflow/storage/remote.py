@@ -9,16 +9,25 @@ listing, and a :class:`~roboflow.storage.guard.CallGuard` around every request.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, Protocol, TypeVar, cast
 
-from roboflow.errors import StorageError
+from roboflow.errors import StorageError, TransientStorageError
 from roboflow.storage.base import ObjectInfo, StorageOptions, check_key, check_prefix
 from roboflow.storage.guard import CallGuard
+from roboflow.storage.location import Location
 from roboflow.storage.ranged import RangedReader
 from roboflow.storage.writer import MultipartWriter
 
-__all__ = ["Bucket", "RemoteStorage"]
+__all__ = [
+    "Bucket",
+    "RemoteStorage",
+    "check_part_size",
+    "credentials",
+    "failing_store_error",
+    "unreachable_store_error",
+]
 
 T = TypeVar("T")
 
@@ -204,3 +213,51 @@ class _Upload:
                     raise
 
         self._storage._call("abort multipart upload", self._key, abort_once)
+
+
+def check_part_size(
+    location: Location, options: StorageOptions, *, store: str, minimum: int, wording: str
+) -> None:
+    """Refuse a part size below the store's minimum (``wording``: the minimum in words, ``5 MiB``).
+
+    Raises:
+        StorageError: ``options.part_size`` is below ``minimum`` bytes.
+    """
+    if options.part_size < minimum:
+        raise StorageError(
+            f"part size {options.part_size} is below {store}'s minimum of {minimum} bytes",
+            path=location.url,
+            hint=f"raise part_size to at least {wording}",
+        )
+
+
+def credentials(
+    options: StorageOptions, env_names: tuple[str, str, str]
+) -> tuple[str | None, str | None, str | None]:
+    """Access key id, secret and session token: ``options.credentials``, else the environment variables named.
+
+    A name that is not set gives None.
+    """
+    if options.credentials is not None:
+        given = options.credentials
+        return given.access_key_id, given.secret_access_key, given.session_token
+    key_id, secret, token = (os.environ.get(name) for name in env_names)
+    return key_id, secret, token
+
+
+def failing_store_error(operation: str, url: str, *, endpoint: str, answer: str) -> TransientStorageError:
+    """A transient error answered by the store (``answer``: e.g. ``S3 answered SlowDown (HTTP 503)``)."""
+    return TransientStorageError(
+        f"{operation}: {answer}",
+        path=url,
+        hint=f"the store at {endpoint} is failing or throttling; retried with backoff",
+    )
+
+
+def unreachable_store_error(operation: str, url: str, *, endpoint: str, cause: str) -> TransientStorageError:
+    """A transient network failure (``cause``: the name of the network exception)."""
+    return TransientStorageError(
+        f"{operation}: {cause}",
+        path=url,
+        hint=f"the store at {endpoint} is unreachable or too slow; retried with backoff",
+    )

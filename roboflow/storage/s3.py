@@ -21,11 +21,17 @@ import botocore.exceptions
 import urllib3.exceptions
 from botocore.config import Config
 
-from roboflow.errors import RoboflowError, StorageError, TransientStorageError
+from roboflow.errors import RoboflowError, StorageError
 from roboflow.storage.base import ObjectInfo, StorageOptions
 from roboflow.storage.guard import CallGuard, ShortRead
 from roboflow.storage.location import Location
-from roboflow.storage.remote import RemoteStorage
+from roboflow.storage.remote import (
+    RemoteStorage,
+    check_part_size,
+    credentials,
+    failing_store_error,
+    unreachable_store_error,
+)
 
 __all__ = ["S3Storage"]
 
@@ -78,12 +84,7 @@ class S3Storage(RemoteStorage):
     @classmethod
     def from_location(cls, location: Location, options: StorageOptions) -> S3Storage:
         """The storage at a parsed ``s3://`` URL, configured from ``options`` and the environment."""
-        if options.part_size < MIN_PART_SIZE:
-            raise StorageError(
-                f"part size {options.part_size} is below S3's minimum of {MIN_PART_SIZE} bytes",
-                path=location.url,
-                hint="raise part_size to at least 5 MiB",
-            )
+        check_part_size(location, options, store="S3", minimum=MIN_PART_SIZE, wording="5 MiB")
         settings = _settings(options)
         endpoint_name = settings.endpoint or f"aws:{settings.region}"
         guard = CallGuard.for_endpoint(
@@ -199,19 +200,13 @@ def convert(err: BaseException, operation: str, url: str, *, endpoint: str) -> R
         code = _code(err)
         status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
         if is_transient(err):
-            return TransientStorageError(
-                f"{operation}: S3 answered {code} (HTTP {status})",
-                path=url,
-                hint=f"the store at {endpoint} is failing or throttling; retried with backoff",
+            return failing_store_error(
+                operation, url, endpoint=endpoint, answer=f"S3 answered {code} (HTTP {status})"
             )
         message, hint = _PERMANENT.get(code, (f"S3 refused the request: {code} (HTTP {status})", ""))
         return StorageError(f"{operation}: {message}", path=url, hint=hint or None)
     if is_transient(err):
-        return TransientStorageError(
-            f"{operation}: {type(err).__name__}",
-            path=url,
-            hint=f"the store at {endpoint} is unreachable or too slow; retried with backoff",
-        )
+        return unreachable_store_error(operation, url, endpoint=endpoint, cause=type(err).__name__)
     if isinstance(err, botocore.exceptions.SSLError):
         return StorageError(
             f"{operation}: TLS failure talking to {endpoint}",
@@ -229,18 +224,10 @@ def _settings(options: StorageOptions) -> _ClientSettings:
     env = os.environ
     endpoint = options.endpoint or env.get("AWS_ENDPOINT") or env.get("AWS_ENDPOINT_URL") or None
     region = options.region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
-    key_id: str | None
-    secret: str | None
-    token: str | None
-    if options.credentials is not None:
-        key_id, secret, token = (
-            options.credentials.access_key_id,
-            options.credentials.secret_access_key,
-            options.credentials.session_token,
-        )
-    else:  # None lets boto3 look further (profiles, instance roles)
-        key_id, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
-        token = env.get("AWS_SESSION_TOKEN")
+    # None lets boto3 look further (profiles, instance roles)
+    key_id, secret, token = credentials(
+        options, ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+    )
     return _ClientSettings(
         endpoint, region, key_id, secret, token, options.connect_timeout, options.read_timeout
     )
