@@ -19,11 +19,13 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 from xml.etree import ElementTree
 
 import crcmod
+
+from .loopback import LoopbackServer
 
 _crc64 = crcmod.mkCrcFun(0x142F0E1EBA9EA3693, initCrc=0, xorOut=0xFFFFFFFFFFFFFFFF, rev=True)
 MIN_PART_SIZE = 100 * 1024
@@ -47,7 +49,7 @@ class Upload:
     parts: dict[int, bytes] = field(default_factory=dict)
 
 
-class OssServer:
+class OssServer(LoopbackServer):
     """Start with :meth:`start`, stop with :meth:`stop`; ``endpoint`` is its ``http://127.0.0.1:port``."""
 
     def __init__(self, access_key_id: str) -> None:
@@ -58,23 +60,7 @@ class OssServer:
         self.corrupt_next = 0
         self.lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
-
-    @property
-    def endpoint(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> OssServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
+        super().__init__(_handler_for(self))
 
     def create_bucket(self, name: str) -> None:
         with self.lock:
