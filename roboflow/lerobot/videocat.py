@@ -18,6 +18,7 @@ import av.container
 import av.video.stream
 
 from roboflow.errors import DatasetError
+from roboflow.media.probe import open_video
 
 __all__ = ["StreamParams", "VideoJoiner", "VideoSlice", "stream_params"]
 
@@ -62,13 +63,8 @@ def stream_params(path: Path) -> StreamParams:
     Raises:
         DatasetError: The file cannot be read or has no video stream.
     """
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise DatasetError("has no video stream", path=str(path))
-            return _params(container.streams.video[0])
-    except av.FFmpegError as err:
-        raise DatasetError(f"cannot read video: {err}", path=str(path)) from err
+    with open_video(path) as (_, stream):
+        return _params(stream)
 
 
 class VideoJoiner:
