@@ -172,10 +172,13 @@ def check_item(
             camera_means[key] = round(float(value.mean()) * 255, 2)
             arrays[f"{row}|{key}"] = (value.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
         elif feature["dtype"] == "float32":
+            # lerobot stores a shape-[1] feature as a scalar column and yields a 0-d tensor (as `timestamp`)
+            expected = () if shape == (1,) else shape
             require(
-                tuple(value.shape) == shape,
+                tuple(value.shape) == expected,
                 stage,
-                f"{where}: {key} has shape {tuple(value.shape)}, info.json says {shape}",
+                f"{where}: {key} has shape {tuple(value.shape)}, lerobot yields {expected} for info.json shape "
+                f"{list(shape)}",
             )
             require(
                 value.dtype == torch.float32,

@@ -12,6 +12,7 @@ item, with what was written: the right frame of the right camera, the exact stat
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -87,6 +88,12 @@ codec = "libx264"
 crf = 10
 preset = "ultrafast"
 """
+#: A grayscale camera (stored as a 3-channel video) instead of the first RGB one.
+GRAY_SPEC = dataclasses.replace(
+    SPEC, cameras=(CameraFeature(CAMERAS[0], 48, 64, channels=1), SPEC.cameras[1])
+)
+#: A one-element vector (a gripper): lerobot keeps shape-[1] features as scalar columns.
+SCALAR_SPEC = dataclasses.replace(SPEC, vectors=(*SPEC.vectors, VectorFeature("observation.gripper", ("g",))))
 #: v3.0 limits that force every episode into files of its own, one chunk per file.
 TINY_FILES = FileLimits(chunks_size=1, data_files_size_in_mb=1e-6, video_files_size_in_mb=1e-6)
 
@@ -99,6 +106,7 @@ class Written:
     ids: tuple[int, ...]
     tasks: tuple[str, ...]
     lengths: tuple[int, ...]
+    spec: DatasetSpec = SPEC
 
 
 def state_of(content: int) -> np.ndarray:
@@ -109,10 +117,22 @@ def action_of(content: int) -> np.ndarray:
     return np.array([content + 0.25, 1.0], dtype=np.float32)
 
 
-def frame_of(content: int) -> dict[str, np.ndarray]:
-    frame = {"observation.state": state_of(content), "action": action_of(content)}
-    for index, camera in enumerate(SPEC.cameras):
-        frame[camera.key] = render_frame(content, camera.width, camera.height, camera=index)
+def gripper_of(content: int) -> np.ndarray:
+    return np.array([content + 0.5], dtype=np.float32)
+
+
+VALUES: dict[str, Callable[[int], np.ndarray]] = {
+    "observation.state": state_of,
+    "action": action_of,
+    "observation.gripper": gripper_of,
+}
+
+
+def frame_of(content: int, spec: DatasetSpec) -> dict[str, np.ndarray]:
+    frame = {vector.key: VALUES[vector.key](content) for vector in spec.vectors}
+    for index, camera in enumerate(spec.cameras):
+        image = render_frame(content, camera.width, camera.height, camera=index)
+        frame[camera.key] = image if camera.channels == 3 else image[:, :, 0].copy()
     return frame
 
 
@@ -124,18 +144,19 @@ def write(
     first_id: int = 0,
     video: VideoSettings | None = None,
     limits: FileLimits | None = None,
+    spec: DatasetSpec = SPEC,
 ) -> Written:
     ids: list[int] = []
     tasks: list[str] = []
-    with DatasetWriter(root, SPEC, format=format, video=video, limits=limits) as writer:
+    with DatasetWriter(root, spec, format=format, video=video, limits=limits) as writer:
         for episode in episodes:
             for task in episode:
                 content = first_id + len(ids)
-                writer.add_frame(frame_of(content), task)
+                writer.add_frame(frame_of(content, spec), task)
                 ids.append(content)
                 tasks.append(task)
             writer.save_episode()
-    return Written(root, tuple(ids), tuple(tasks), tuple(len(e) for e in episodes))
+    return Written(root, tuple(ids), tuple(tasks), tuple(len(e) for e in episodes), spec)
 
 
 def merged(directory: Path, *, format: str, shards: Sequence[str]) -> Written:
@@ -256,9 +277,13 @@ def assert_written(report: dict[str, Any], written: Written, version: str) -> No
     assert_common(report, written, version)
     with np.load(report["dump"]) as arrays:
         for row, content in enumerate(written.ids):
-            np.testing.assert_array_equal(arrays[f"{row}|observation.state"], state_of(content))
-            np.testing.assert_array_equal(arrays[f"{row}|action"], action_of(content))
-            for index, camera in enumerate(CAMERAS):
+            for vector in written.spec.vectors:
+                expected = VALUES[vector.key](content)
+                # a one-element vector comes back as a scalar, as lerobot stores shape [1] features
+                np.testing.assert_array_equal(
+                    arrays[f"{row}|{vector.key}"], expected[0] if vector.size == 1 else expected, strict=True
+                )
+            for index, camera in enumerate(c.key for c in written.spec.cameras):
                 for name in camera_entries(report, row, camera):
                     pattern = decode_pattern(arrays[name])
                     assert (pattern.frame, pattern.camera) == (content, index), name
@@ -282,6 +307,14 @@ Case = tuple[Callable[[Path], Written], Callable[[dict[str, Any], Written, str],
 CASES: dict[str, dict[str, Case]] = {
     "v3.0": {
         "written-av1": (lambda d: write(d, EPISODES, format="v3.0"), assert_written),
+        "written-gray-camera": (
+            lambda d: write(d, EPISODES, format="v3.0", video=X264, spec=GRAY_SPEC),
+            assert_written,
+        ),
+        "written-one-element-vector": (
+            lambda d: write(d, EPISODES, format="v3.0", video=X264, spec=SCALAR_SPEC),
+            assert_written,
+        ),
         "written-h264-file-per-episode": (
             lambda d: write(d, EPISODES, format="v3.0", video=X264, limits=TINY_FILES),
             assert_written,
@@ -294,6 +327,14 @@ CASES: dict[str, dict[str, Case]] = {
     },
     "v2.1": {
         "written-av1": (lambda d: write(d, EPISODES, format="v2.1"), assert_written),
+        "written-gray-camera": (
+            lambda d: write(d, EPISODES, format="v2.1", video=X264, spec=GRAY_SPEC),
+            assert_written,
+        ),
+        "written-one-element-vector": (
+            lambda d: write(d, EPISODES, format="v2.1", video=X264, spec=SCALAR_SPEC),
+            assert_written,
+        ),
         "merged-v21-v30-v21-shards": (
             lambda d: merged(d, format="v2.1", shards=("v2.1", "v3.0", "v2.1")),
             assert_written,
@@ -343,8 +384,32 @@ def lerobot_reports(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str],
     return reports
 
 
+#: Incompatibilities found by these tests and not fixed yet in the writer (strict: a fix makes them fail,
+#: so the entry is removed with the fix).
+KNOWN_INCOMPATIBLE = {
+    (
+        version,
+        "written-one-element-vector",
+    ): "a one-element vector is written as fixed_size_list<float32>[1]; "
+    "lerobot reads shape-[1] features as scalar float32 columns (0.4.4 cannot load the dataset, 0.3.3 yields "
+    "shape (1,) instead of ())"
+    for version in CASES
+}
+
+
 @pytest.mark.parametrize(
-    ("version", "case"), [(version, case) for version, cases in CASES.items() for case in cases]
+    ("version", "case"),
+    [
+        pytest.param(
+            version,
+            case,
+            marks=[pytest.mark.xfail(strict=True, reason=KNOWN_INCOMPATIBLE[version, case])]
+            if (version, case) in KNOWN_INCOMPATIBLE
+            else [],
+        )
+        for version, cases in CASES.items()
+        for case in cases
+    ],
 )
 def test_loads_and_iterates_in_lerobot(lerobot_reports: Any, version: str, case: str) -> None:
     outcome = lerobot_reports(version)[case]
