@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from roboflow.errors import DatasetError
+from roboflow.lerobot.spec import DEFAULT_FEATURES
 from roboflow.lerobot.videoprobe import VideoProbe, probe_video
 
 __all__ = [
@@ -32,15 +33,6 @@ __all__ = [
 
 #: lerobot's timestamp tolerance (seconds) for frame lookups and its v2.1 load check.
 TOLERANCE_S = 1e-4
-
-#: The features lerobot adds to every dataset, with their exact definitions.
-DEFAULT_FEATURES: dict[str, dict[str, Any]] = {
-    "timestamp": {"dtype": "float32", "shape": [1], "names": None},
-    "frame_index": {"dtype": "int64", "shape": [1], "names": None},
-    "episode_index": {"dtype": "int64", "shape": [1], "names": None},
-    "index": {"dtype": "int64", "shape": [1], "names": None},
-    "task_index": {"dtype": "int64", "shape": [1], "names": None},
-}
 
 #: The bookkeeping columns every row check reads.
 ROW_COLUMNS = ("index", "episode_index", "frame_index", "timestamp", "task_index")
