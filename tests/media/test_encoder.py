@@ -30,8 +30,11 @@ def decode(path: Path) -> tuple[Fraction, list[int], list[int]]:
     """Time base, pts and the frame number read from each decoded picture."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        pts, numbers = [], []
+        assert stream.time_base is not None
+        pts: list[int] = []
+        numbers: list[int] = []
         for decoded in container.decode(stream):
+            assert decoded.pts is not None
             pts.append(decoded.pts)
             numbers.append(decode_pattern(decoded.to_ndarray(format="rgb24")).frame)
         return Fraction(stream.time_base), pts, numbers
@@ -85,6 +88,13 @@ def test_unwritable_path_is_a_dataset_error(tmp_path: Path) -> None:
         )
 
 
+def fast_encoder(path: Path, cls: type[VideoEncoder] = VideoEncoder) -> VideoEncoder:
+    """A WIDTHxHEIGHT, 10 fps x264 (ultrafast) encoder of class ``cls`` writing ``path``."""
+    return cls(
+        path, width=WIDTH, height=HEIGHT, fps=10, settings=VideoSettings(codec="libx264", preset="ultrafast")
+    )
+
+
 class SlowEncoder(VideoEncoder):
     """A real encoder that takes its time (a loaded machine), to fill the queue."""
 
@@ -94,13 +104,7 @@ class SlowEncoder(VideoEncoder):
 
 
 def test_thread_blocks_instead_of_dropping(tmp_path: Path) -> None:
-    encoder = SlowEncoder(
-        tmp_path / "s.mp4",
-        width=WIDTH,
-        height=HEIGHT,
-        fps=10,
-        settings=VideoSettings(codec="libx264", preset="ultrafast"),
-    )
+    encoder = fast_encoder(tmp_path / "s.mp4", SlowEncoder)
     thread = EncoderThread(encoder, queue_frames=2, name="cam")
     started = time.perf_counter()
     for k in range(40):
@@ -121,13 +125,7 @@ class FailingEncoder(VideoEncoder):
 
 
 def test_thread_error_surfaces_in_the_producer(tmp_path: Path) -> None:
-    encoder = FailingEncoder(
-        tmp_path / "f.mp4",
-        width=WIDTH,
-        height=HEIGHT,
-        fps=10,
-        settings=VideoSettings(codec="libx264", preset="ultrafast"),
-    )
+    encoder = fast_encoder(tmp_path / "f.mp4", FailingEncoder)
     thread = EncoderThread(encoder, queue_frames=1, name="observation.images.front")
     with pytest.raises(
         DatasetError, match=r"camera observation.images.front: encoder failed: MemoryError\('simulated'\)"
@@ -140,13 +138,7 @@ def test_thread_error_surfaces_in_the_producer(tmp_path: Path) -> None:
 
 
 def test_thread_abort_while_the_queue_is_full(tmp_path: Path) -> None:
-    encoder = SlowEncoder(
-        tmp_path / "a.mp4",
-        width=WIDTH,
-        height=HEIGHT,
-        fps=10,
-        settings=VideoSettings(codec="libx264", preset="ultrafast"),
-    )
+    encoder = fast_encoder(tmp_path / "a.mp4", SlowEncoder)
     thread = EncoderThread(encoder, queue_frames=3, name="cam")
     for k in range(6):
         thread.put(pattern(k))
@@ -160,14 +152,8 @@ def test_thread_abort_while_the_queue_is_full(tmp_path: Path) -> None:
 
 
 def test_cameras_encode_in_parallel_threads(tmp_path: Path) -> None:
-    settings = VideoSettings(codec="libx264", preset="ultrafast")
     threads = [
-        EncoderThread(
-            VideoEncoder(tmp_path / f"{c}.mp4", width=WIDTH, height=HEIGHT, fps=10, settings=settings),
-            queue_frames=4,
-            name=str(c),
-        )
-        for c in range(3)
+        EncoderThread(fast_encoder(tmp_path / f"{c}.mp4"), queue_frames=4, name=str(c)) for c in range(3)
     ]
     frame = np.zeros((HEIGHT, WIDTH, 3), dtype=np.uint8)
     for k in range(20):
