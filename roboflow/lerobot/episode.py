@@ -104,10 +104,7 @@ class _Rows:
         if rows == 0 or self._writer is None:
             return
         frame_index = np.arange(self.count - rows, self.count, dtype=np.int64)
-        columns: list[pa.Array] = [
-            pa.FixedSizeListArray.from_arrays(pa.array(buffer[:rows].reshape(-1)), buffer.shape[1])
-            for buffer in self._vectors.values()
-        ]
+        columns: list[pa.Array] = [_vector_column(buffer[:rows]) for buffer in self._vectors.values()]
         columns.append(pa.array((frame_index / self._spec.fps).astype(np.float32)))
         columns.append(pa.array(frame_index))  # frame_index
         columns.append(pa.array(np.zeros(rows, dtype=np.int64)))  # episode_index
@@ -127,6 +124,13 @@ class _Rows:
             self._writer.close()
             self._writer = None
         self.path.unlink(missing_ok=True)
+
+
+def _vector_column(values: np.ndarray) -> pa.Array:
+    """``(rows, N)`` float32 as the column :func:`~roboflow.lerobot.spec.vector_type` names: a plain float32
+    column for N == 1, a ``fixed_size_list`` otherwise."""
+    flat = pa.array(values.reshape(-1))
+    return flat if values.shape[1] == 1 else pa.FixedSizeListArray.from_arrays(flat, values.shape[1])
 
 
 class _State(str, Enum):

@@ -26,6 +26,7 @@ __all__ = [
     "VideoSettings",
     "data_schema",
     "info_features",
+    "vector_type",
 ]
 
 #: The columns lerobot adds to every dataset, in its order, with their info.json entries.
@@ -208,9 +209,18 @@ def info_features(
     return features
 
 
+def vector_type(size: int) -> pa.DataType:
+    """Parquet column type of a float32 vector of ``size`` elements, as lerobot stores it.
+
+    lerobot writes (and loads) every feature of shape ``[1]`` as a plain scalar column, so a one-element
+    vector is ``float32``; longer ones are ``fixed_size_list<float32>[N]``. info.json keeps ``shape [1]``.
+    """
+    return pa.float32() if size == 1 else pa.list_(pa.float32(), size)
+
+
 def data_schema(spec: DatasetSpec) -> pa.Schema:
-    """Arrow schema of the data rows: vectors as ``fixed_size_list<float32>[N]``, then the default columns."""
-    fields = [pa.field(vector.key, pa.list_(pa.float32(), vector.size)) for vector in spec.vectors]
+    """Arrow schema of the data rows: vectors (:func:`vector_type`), then the default columns."""
+    fields = [pa.field(vector.key, vector_type(vector.size)) for vector in spec.vectors]
     fields.append(pa.field("timestamp", pa.float32()))
     fields.extend(pa.field(name, pa.int64()) for name in INDEX_COLUMNS)
     return pa.schema(fields)

@@ -167,7 +167,12 @@ def check_schema(relpath: str, schema: pa.Schema, features: Mapping[str, Any]) -
     for name, want in expected.items():
         have = found.get(name)
         if want is not None and have is not None and not _same_type(have, want):
-            problems.append(Problem(relpath, f"column {name!r} has type {have}, expected {want}"))
+            why = (
+                " (lerobot reads a feature of shape [1] as a plain column and cannot load a list of one)"
+                if pa.types.is_fixed_size_list(have) and have.list_size == 1 and not pa.types.is_nested(want)
+                else ""
+            )
+            problems.append(Problem(relpath, f"column {name!r} has type {have}, expected {want}{why}"))
     return problems
 
 

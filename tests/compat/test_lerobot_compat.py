@@ -386,15 +386,7 @@ def lerobot_reports(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str],
 
 #: Incompatibilities found by these tests and not fixed yet in the writer (strict: a fix makes them fail,
 #: so the entry is removed with the fix).
-KNOWN_INCOMPATIBLE = {
-    (
-        version,
-        "written-one-element-vector",
-    ): "a one-element vector is written as fixed_size_list<float32>[1]; "
-    "lerobot reads shape-[1] features as scalar float32 columns (0.4.4 cannot load the dataset, 0.3.3 yields "
-    "shape (1,) instead of ())"
-    for version in CASES
-}
+KNOWN_INCOMPATIBLE: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.parametrize(

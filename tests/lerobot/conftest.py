@@ -18,6 +18,7 @@ from typing import Any
 import av
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -35,6 +36,12 @@ SPEC = DatasetSpec(
     robot_type="testbot",
     vectors=(VectorFeature("observation.state", ("j0", "j1", "j2")), VectorFeature("action", ("j0", "j1"))),
     cameras=(CameraFeature(FRONT, HEIGHT, WIDTH), CameraFeature(WRIST, HEIGHT, WIDTH)),
+)
+#: A one-element vector (a gripper) between two longer ones, no cameras: lerobot stores it as a float32 column.
+GRIPPER_SPEC = DatasetSpec(
+    fps=FPS,
+    robot_type="testbot",
+    vectors=(SPEC.vectors[0], VectorFeature("observation.gripper", ("width",)), SPEC.vectors[1]),
 )
 X264 = VideoSettings(codec="libx264", preset="ultrafast", crf=20)
 STAT_KEYS = ("min", "max", "mean", "std", "count")
@@ -66,8 +73,21 @@ def action_of(content: int) -> np.ndarray:
     return np.array([content + 0.25, 1.0], dtype=np.float32)
 
 
+def gripper_of(content: int) -> np.ndarray:
+    return np.array([content / 8 + 0.125], dtype=np.float32)
+
+
+#: Vector feature -> its value for a content id.
+VECTORS = {"observation.state": state_of, "action": action_of, "observation.gripper": gripper_of}
+
+
+def vector_column_type(size: int) -> pa.DataType:
+    """lerobot's parquet type of a float32 feature of shape [size]: scalar for [1], fixed_size_list otherwise."""
+    return pa.float32() if size == 1 else pa.list_(pa.float32(), size)
+
+
 def frame_of(content: int, spec: DatasetSpec = SPEC) -> dict[str, np.ndarray]:
-    frame = {"observation.state": state_of(content), "action": action_of(content)}
+    frame = {vector.key: VECTORS[vector.key](content) for vector in spec.vectors}
     for camera_index, camera in enumerate(spec.cameras):
         frame[camera.key] = render_frame(content, camera.width, camera.height, camera=camera_index)
     return frame
@@ -103,6 +123,7 @@ class Loaded:
     episodes: list[dict[str, Any]]
     tasks: list[str]
     stats: list[dict[str, dict[str, np.ndarray]]]
+    schemas: list[pa.Schema]
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
@@ -136,8 +157,9 @@ def load(root: Path) -> Loaded:
             root / info["data_path"].format(episode_chunk=e["episode_index"] // info["chunks_size"], **e)
             for e in episodes
         ]
-    rows = pd.concat([pq.read_table(f).to_pandas() for f in data_files], ignore_index=True)
-    return Loaded(info, rows, episodes, tasks, stats)
+    tables = [pq.read_table(f) for f in data_files]
+    rows = pd.concat([table.to_pandas() for table in tables], ignore_index=True)
+    return Loaded(info, rows, episodes, tasks, stats, [table.schema for table in tables])
 
 
 def video_file(root: Path, loaded: Loaded, row: dict[str, Any], key: str) -> tuple[Path, float]:
@@ -158,7 +180,13 @@ def decode_all(path: Path) -> dict[Fraction, np.ndarray]:
     """Every frame of an mp4 by exact presentation time."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        return {f.pts * stream.time_base: f.to_ndarray(format="rgb24") for f in container.decode(stream)}
+        assert stream.time_base is not None
+        base = Fraction(stream.time_base)
+        frames: dict[Fraction, np.ndarray] = {}
+        for frame in container.decode(stream):
+            assert frame.pts is not None
+            frames[frame.pts * base] = frame.to_ndarray(format="rgb24")
+        return frames
 
 
 def frame_at(frames: dict[Fraction, np.ndarray], seconds: float) -> np.ndarray:
@@ -235,12 +263,19 @@ def check_dataset(
         assert (row["episode_index"], row["frame_index"], row["index"]) == (e, k, index)
         assert row["task_index"] == task_names.index(task)
         assert row["timestamp"] == np.float32(k / spec.fps)
-        assert np.array_equal(row["observation.state"], state_of(content))
-        assert np.array_equal(row["action"], action_of(content))
+        for vector in spec.vectors:
+            expected_value = VECTORS[vector.key](content)
+            # exact values; a one-element vector is a plain float32 scalar per row
+            assert np.array_equal(row[vector.key], expected_value[0] if vector.size == 1 else expected_value)
     assert rows["timestamp"].dtype == np.float32
+    for schema in loaded.schemas:
+        for vector in spec.vectors:
+            assert schema.field(vector.key).type == vector_column_type(vector.size), vector.key
     # episodes metadata
     start = 0
-    position = {key: {} for key in video_keys}  # (chunk, file) -> frames before
+    position: dict[str, dict[tuple[int, int], int]] = {
+        key: {} for key in video_keys
+    }  # (chunk, file) -> before
     for e, (item, meta) in enumerate(zip(episodes, loaded.episodes, strict=True)):
         assert meta["episode_index"] == e and meta["length"] == item.length
         assert list(meta["tasks"]) == list(dict.fromkeys(item.tasks))
@@ -257,9 +292,11 @@ def check_dataset(
     start = 0
     for e, (item, stats) in enumerate(zip(episodes, loaded.stats, strict=True)):
         keys = STAT_KEYS + (QUANTILES if format == "v3.0" else ())
-        states = np.stack([state_of(c) for c in item.ids]).astype(np.float64)
         expected = {
-            "observation.state": states,
+            **{
+                vector.key: np.stack([VECTORS[vector.key](c) for c in item.ids]).astype(np.float64)
+                for vector in spec.vectors
+            },
             "index": np.arange(start, start + item.length)[:, None],
             "episode_index": np.full((item.length, 1), e),
             "frame_index": np.arange(item.length)[:, None],
@@ -267,6 +304,7 @@ def check_dataset(
         }
         for feature, values in expected.items():
             assert set(stats[feature]) == set(keys), feature
+            assert stats[feature]["mean"].shape == values.shape[1:], feature  # (1,) for scalar columns
             np.testing.assert_allclose(stats[feature]["min"], values.min(axis=0))
             np.testing.assert_allclose(stats[feature]["max"], values.max(axis=0))
             np.testing.assert_allclose(stats[feature]["mean"], values.mean(axis=0), rtol=1e-6)
@@ -285,10 +323,16 @@ def check_dataset(
     # aggregated stats (v3.0 stats.json)
     if format == "v3.0":
         aggregated = _arrays(json.loads((root / "meta/stats.json").read_text()))
-        states = np.stack([state_of(c) for item in episodes for c in item.ids]).astype(np.float64)
-        np.testing.assert_allclose(aggregated["observation.state"]["mean"], states.mean(axis=0), rtol=1e-6)
-        np.testing.assert_allclose(aggregated["observation.state"]["std"], states.std(axis=0), rtol=1e-6)
-        np.testing.assert_allclose(aggregated["observation.state"]["min"], states.min(axis=0))
+        for vector in spec.vectors:
+            values = np.stack([VECTORS[vector.key](c) for item in episodes for c in item.ids]).astype(
+                np.float64
+            )
+            assert aggregated[vector.key]["mean"].shape == (vector.size,)
+            np.testing.assert_allclose(aggregated[vector.key]["mean"], values.mean(axis=0), rtol=1e-6)
+            np.testing.assert_allclose(
+                aggregated[vector.key]["std"], values.std(axis=0), rtol=1e-6, atol=1e-9
+            )
+            np.testing.assert_allclose(aggregated[vector.key]["min"], values.min(axis=0))
         assert aggregated["index"]["max"].tolist() == [total - 1]
         assert aggregated["index"]["count"].tolist() == [total]
         assert set(aggregated) == set(info["features"])
@@ -323,6 +367,7 @@ class Kit:
 
     fps = FPS
     spec = SPEC
+    gripper_spec = GRIPPER_SPEC
     x264 = X264
     front, wrist = FRONT, WRIST
     three_episodes = THREE_EPISODES

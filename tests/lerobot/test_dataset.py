@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from roboflow.errors import DatasetError
@@ -53,6 +55,27 @@ def test_dataset_without_cameras(tmp_path: Path, kit: Any) -> None:
         kit.check(out, items, format=format, spec=spec)
         assert json.loads((out / "meta/info.json").read_text())["video_path"] is None
         assert validate_dataset(out) == []
+
+
+@pytest.mark.parametrize("format", ["v3.0", "v2.1"])
+def test_one_element_vector_is_a_float32_column(tmp_path: Path, kit: Any, format: str) -> None:
+    """lerobot stores every shape-[1] feature as a scalar column; fixed_size_list[1] does not load in it."""
+    items = [kit.episode(0, ["a"] * 3), kit.episode(10, ["b"] * 2)]
+    out = kit.write(tmp_path / "ds", items, format=format, spec=kit.gripper_spec)
+    loaded = kit.check(out, items, format=format, spec=kit.gripper_spec)  # column types, exact values, stats
+    assert loaded.info["features"]["observation.gripper"] == {
+        "dtype": "float32",
+        "shape": [1],
+        "names": ["width"],
+    }
+    gripper = pa.concat_arrays(
+        [chunk for table in map(pq.read_table, sorted(out.glob("data/*/*.parquet")))
+         for chunk in table.column("observation.gripper").chunks]
+    )  # fmt: skip
+    assert gripper.type == pa.float32()
+    assert gripper.to_pylist() == [0.125, 0.25, 0.375, 1.375, 1.5]  # content / 8 + 1/8, exact in float32
+    assert [stats["observation.gripper"]["max"].tolist() for stats in loaded.stats] == [[0.375], [1.5]]
+    assert validate_dataset(out) == []
 
 
 @pytest.mark.parametrize("format", ["v3.0", "v2.1"])

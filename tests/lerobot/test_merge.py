@@ -10,6 +10,7 @@ from typing import Any
 
 import av
 import boto3
+import pyarrow as pa
 import pytest
 from moto.server import ThreadedMotoServer
 
@@ -185,6 +186,24 @@ def test_merge_without_cameras(tmp_path: Path, kit: Any) -> None:
     ]
     merge_datasets(paths, str(tmp_path / "out"))
     kit.check(tmp_path / "out", one + two, format="v3.0", spec=spec)
+    assert validate_dataset(tmp_path / "out") == []
+
+
+@pytest.mark.parametrize("format", ["v3.0", "v2.1"])
+def test_merge_keeps_one_element_vectors_scalar(tmp_path: Path, kit: Any, format: str) -> None:
+    """Shards of both versions with a float32 gripper column; the v2.1 one has its stats recomputed (no
+    quantiles) when the output is v3.0."""
+    spec = kit.gripper_spec
+    one = [kit.episode(0, ["a"] * 3), kit.episode(20, ["b"] * 4)]
+    two = [kit.episode(10, ["b"] * 2)]
+    paths = [
+        str(kit.write(tmp_path / "s1", one, spec=spec)),
+        str(kit.write(tmp_path / "s2", two, spec=spec, format="v2.1")),
+    ]
+    merge_datasets(paths, str(tmp_path / "out"), format=format)
+    loaded = kit.check(tmp_path / "out", one + two, format=format, spec=spec)
+    assert all(schema.field("observation.gripper").type == pa.float32() for schema in loaded.schemas)
+    assert loaded.rows["observation.gripper"].tolist() == [c / 8 + 0.125 for e in one + two for c in e.ids]
     assert validate_dataset(tmp_path / "out") == []
 
 

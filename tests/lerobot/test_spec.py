@@ -92,6 +92,16 @@ def test_data_schema_types() -> None:
         assert schema.field(name).type == pa.int64()
 
 
+def test_one_element_vector_is_a_scalar_column_with_shape_one() -> None:
+    spec = DatasetSpec(fps=10, vectors=(VectorFeature("observation.gripper", ("width",)),))
+    assert data_schema(spec).field("observation.gripper").type == pa.float32()
+    assert info_features(spec, {})["observation.gripper"] == {
+        "dtype": "float32",
+        "shape": [1],
+        "names": ["width"],
+    }
+
+
 @pytest.mark.parametrize(
     ("build", "message"),
     [

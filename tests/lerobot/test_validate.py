@@ -280,3 +280,21 @@ def test_cli_exit_codes_and_output(
         "valid": False,
         "problems": [{"path": DATA_V30, "message": "missing (episodes 0, 1, 2)"}],
     }
+
+
+@pytest.mark.parametrize(
+    ("fmt", "relpath"), [("v3.0", DATA_V30), ("v2.1", "data/chunk-000/episode_000000.parquet")]
+)
+def test_one_element_vector_must_be_a_scalar_column(tmp_path: Path, kit: Any, fmt: str, relpath: str) -> None:
+    """lerobot casts a shape-[1] feature's column to float32: a fixed_size_list[1] column does not load."""
+    root = kit.write(tmp_path / "ds", [kit.episode(0, ["a"] * 3)], format=fmt, spec=kit.gripper_spec)
+    assert validate_dataset(root) == []
+    table = pq.read_table(root / relpath)
+    index = table.schema.get_field_index("observation.gripper")
+    as_list = pa.FixedSizeListArray.from_arrays(table.column(index).combine_chunks(), 1)
+    pq.write_table(table.set_column(index, "observation.gripper", as_list), root / relpath)
+    expected = (
+        f"{relpath}: column 'observation.gripper' has type fixed_size_list<element: float>[1], expected float "
+        "(lerobot reads a feature of shape [1] as a plain column and cannot load a list of one)"
+    )
+    assert [str(problem) for problem in validate_dataset(root)] == [expected]
