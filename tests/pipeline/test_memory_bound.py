@@ -41,14 +41,17 @@ preset = "ultrafast"
 max_frames_per_chunk = 200
 max_memory_bytes = 67108864
 """
+#: Peak RSS is read from VmHWM, which belongs to this process image: getrusage's ru_maxrss survives exec and
+#: would report the (large) pytest parent's peak instead of the conversion's.
 MEASURE = """
-import resource, sys
+import re, sys
 from roboflow.cli import main
 try:
     main(sys.argv[1:])
 except SystemExit as end:
     assert not end.code, end.code
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+status = open("/proc/self/status").read()
+print(int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) // 1024)
 """
 #: Peak RSS allowed for any recording length, MiB (imports alone are ~190 MiB).
 BOUND_MB = 300
