@@ -4,7 +4,8 @@ Frames are identified by number: frame ``k`` of a source is the one shown at ``k
 the frame grid). Appended frames get exact new timestamps: the ``n``-th frame of the output is shown at
 ``n / fps``, written in the time base ``1 / (fps * 1024)`` (lerobot's), so ``from_timestamp = n0 / fps`` is
 exact for every episode, however many precede it. Each appended range must start on a keyframe, which holds
-for every episode encoded on its own.
+for every episode encoded on its own. The output has its index at the front, as the encoder's
+(:data:`~roboflow.media.encoder.MP4_OPTIONS`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import av.container
 import av.video.stream
 
 from roboflow.errors import DatasetError
+from roboflow.media.encoder import MP4_OPTIONS
 from roboflow.media.probe import open_video
 
 __all__ = ["StreamParams", "VideoJoiner", "VideoSlice", "stream_params"]
@@ -156,7 +158,7 @@ class VideoJoiner:
     ) -> av.video.stream.VideoStream:
         if self._stream is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._container = av.open(str(self.path), "w", format="mp4")
+            self._container = av.open(str(self.path), "w", format="mp4", container_options=dict(MP4_OPTIONS))
             # opaque: reuse the source's codec object; a decoder such as libdav1d has no encoder of that name,
             # and remuxing encodes nothing
             self._stream = self._container.add_stream_from_template(template, opaque=True)

@@ -1,24 +1,33 @@
 """One mp4 file, one video stream, encoded frame by frame with PyAV (no ffmpeg process, no image files).
 
 Frame k is stamped ``pts = k`` in a codec time base of ``1/fps``; the stream (container) time base is
-``1/(fps * 1024)``, lerobot's choice, so every presentation time is exactly ``k / fps``.
+``1/(fps * 1024)``, lerobot's choice, so every presentation time is exactly ``k / fps``. Like lerobot's, the
+file has its index at the front (:data:`MP4_OPTIONS`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
+from types import MappingProxyType
 
 import av
 
 from roboflow.errors import DatasetError
 from roboflow.media.settings import VideoSettings
 
-__all__ = ["TIME_BASE_MULTIPLIER", "VideoEncoder"]
+__all__ = ["MP4_OPTIONS", "TIME_BASE_MULTIPLIER", "VideoEncoder"]
 
 #: The stream time base is 1 / (fps * TIME_BASE_MULTIPLIER).
 TIME_BASE_MULTIPLIER = 1024
+
+#: mp4 muxer options of every video we write: the index (``moov``) goes before the media data when the file
+#: is closed (lerobot's ``movflags=faststart``), so a player or an HTTP range reader (Hub, S3) can start
+#: without fetching the end of the file first. The muxer rewrites the file once on close (about 2 ms for an
+#: 8 MB file).
+MP4_OPTIONS: Mapping[str, str] = MappingProxyType({"movflags": "+faststart"})
 
 # SVT-AV1 prints a configuration banner for every encoder it opens unless told otherwise (1 = errors only).
 os.environ.setdefault("SVT_LOG", "1")
@@ -46,7 +55,7 @@ class VideoEncoder:
         if not path.parent.is_dir():  # the muxer opens the file only with the first packet
             raise DatasetError("cannot create video: its directory does not exist", path=str(path))
         try:
-            self._container = av.open(str(path), mode="w", format="mp4")
+            self._container = av.open(str(path), mode="w", format="mp4", container_options=dict(MP4_OPTIONS))
         except (av.FFmpegError, OSError) as err:
             raise DatasetError(f"cannot create video: {err}", path=str(path)) from err
         try:

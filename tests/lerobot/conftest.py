@@ -344,6 +344,9 @@ def check_dataset(
     for item, meta in zip(episodes, loaded.episodes, strict=True):
         for camera_index, key in enumerate(video_keys):
             path, from_timestamp = video_file(root, loaded, meta, key)
+            if path not in cache:
+                data = path.read_bytes()
+                assert data.index(b"moov") < data.index(b"mdat"), f"{path}: index not at the front"
             frames = cache.setdefault(path, decode_all(path))
             for k, content in enumerate(item.ids):
                 timestamp = float(rows["timestamp"].iloc[start + k])

@@ -61,6 +61,8 @@ def test_joiner_places_frame_n_at_n_over_fps(tmp_path: Path, fps: int) -> None:
     assert joiner.append(VideoSlice(first, 0, 6)) == 3
     joiner.close()
     joiner.close()
+    data = (tmp_path / "out.mp4").read_bytes()
+    assert data.index(b"moov") < data.index(b"mdat")  # faststart, whatever the sources had
     expected = [3, 4, 5, 0, 1, 2, 3, 4, 5]
     assert shown(tmp_path / "out.mp4") == [(Fraction(n, fps), content) for n, content in enumerate(expected)]
     with av.open(str(tmp_path / "out.mp4")) as container:

@@ -81,10 +81,12 @@ def plus(offset: float, start: int) -> Callable[[np.ndarray], np.ndarray]:
     return apply
 
 
-def truncate(relpath: str) -> Callable[[Path], None]:
+def truncate(relpath: str, keep: int | None = None) -> Callable[[Path], None]:
+    """Cut the file to ``keep`` bytes (default: half)."""
+
     def apply(root: Path) -> None:
         data = (root / relpath).read_bytes()
-        (root / relpath).write_bytes(data[: len(data) // 2])
+        (root / relpath).write_bytes(data[: len(data) // 2 if keep is None else keep])
 
     return apply
 
@@ -141,7 +143,12 @@ V30_CASES = {
         edit_column(DATA_V30, "task_index", plus(5, 13)),
         f"{DATA_V30}: episode 2: task_index outside 0..2",
     ),
-    "truncated video": (truncate(FRONT_V30), f"{FRONT_V30}: cannot read video"),
+    # the index is at the front (faststart), so the file opens and the frames of the lost half are missing
+    "truncated video": (
+        truncate(FRONT_V30),
+        f"{FRONT_V30}: episode 2: 0 frames between 1.300000s and 1.600000s, expected 3",
+    ),
+    "unreadable video": (truncate(FRONT_V30, keep=0), f"{FRONT_V30}: cannot read video"),
     "tasks as plain columns": (
         tasks_as_columns,
         "meta/tasks.parquet: the task strings must be the pandas index (found 'task' as a plain column)",

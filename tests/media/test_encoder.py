@@ -65,6 +65,8 @@ def test_frame_k_is_shown_at_k_over_fps(
     assert pts == [k * TIME_BASE_MULTIPLIER for k in range(14)]
     assert numbers == list(range(14))
     assert video_frame_count(path) == 14
+    data = path.read_bytes()
+    assert data.index(b"moov") < data.index(b"mdat")  # faststart: the index before the media data
     info = video_info(path)
     assert (info["video.codec"], info["video.fps"], info["video.pix_fmt"]) == (canonical, fps, "yuv420p")
 
