@@ -11,7 +11,6 @@ from fractions import Fraction
 
 import av
 import numpy as np
-import pyarrow as pa
 
 from roboflow.errors import DatasetError
 from roboflow.lerobot.assemble import DatasetHeader, EpisodePart, read_rows
@@ -19,6 +18,7 @@ from roboflow.lerobot.stats import (
     STAT_KEYS,
     FeatureStats,
     Stats,
+    column_values,
     feature_stats,
     image_stats,
     pixel_stride,
@@ -49,14 +49,9 @@ def _row_stats(part: EpisodePart, columns: list[str]) -> Stats:
     batches = list(read_rows(part.rows))
     stats: Stats = {}
     for column in columns:
-        arrays = [batch.column(column) for batch in batches]
-        values = [
-            a.flatten().to_numpy(zero_copy_only=False).reshape(len(a), -1)
-            if pa.types.is_fixed_size_list(a.type)
-            else a.to_numpy(zero_copy_only=False)
-            for a in arrays
-        ]
-        stats[column] = feature_stats(np.concatenate(values))
+        stats[column] = feature_stats(
+            np.concatenate([column_values(batch.column(column)) for batch in batches])
+        )
     return stats
 
 

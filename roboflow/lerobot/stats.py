@@ -37,6 +37,7 @@ __all__ = [
     "FeatureStats",
     "Stats",
     "aggregate_stats",
+    "column_values",
     "estimate_num_samples",
     "feature_stats",
     "flatten_stats",
@@ -284,7 +285,7 @@ def parquet_stats(path: Path, columns: Sequence[str], batch_rows: int = 65536) -
 
             def batches(column: str = column) -> Iterable[np.ndarray]:
                 for batch in parquet.iter_batches(batch_size=batch_rows, columns=[column]):
-                    yield _column_to_numpy(batch.column(0))
+                    yield column_values(batch.column(0))
 
             result[column] = _stream_stats(batches)
         return result
@@ -292,7 +293,9 @@ def parquet_stats(path: Path, columns: Sequence[str], batch_rows: int = 65536) -
         raise DatasetError(f"cannot compute stats: {err}", path=str(path)) from err
 
 
-def _column_to_numpy(array: pa.Array) -> np.ndarray:
+def column_values(array: pa.Array) -> np.ndarray:
+    """A numeric parquet column as numpy: ``(n,)`` for a scalar column (a shape-[1] feature, such as a
+    one-element vector), ``(n, N)`` for a ``fixed_size_list<N>`` column."""
     if pa.types.is_fixed_size_list(array.type):
         values = np.asarray(array.flatten().to_numpy(zero_copy_only=False))
         return values.reshape(len(array), array.type.list_size)
