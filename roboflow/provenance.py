@@ -16,7 +16,10 @@ The document records what produced the dataset so it can be reproduced and audit
     }
 
 The SHA-256 of a bag directory is taken over its files in name order (``relative path``, NUL, ``content``
-for each), so it does not depend on file system order.
+for each), so it does not depend on file system order. It is computed while the recording is converted: a
+local file or directory by a thread reading it beside the converter (:class:`BackgroundHash`), a remote object
+from the ranges the converter's reader fetches anyway (:class:`StreamHash`), so it is not downloaded twice.
+Remote URLs (``s3://bucket/key``) never carry credentials.
 """
 
 from __future__ import annotations
@@ -27,12 +30,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from roboflow import __version__
 from roboflow.config.model import Config
+from roboflow.storage.ranged import RangedReader
 
-__all__ = ["BackgroundHash", "SourceFacts", "run_provenance", "source_facts"]
+__all__ = ["BackgroundHash", "SourceFacts", "SourceHash", "StreamHash", "run_provenance", "source_facts"]
 
 _BLOCK = 1024 * 1024
 
@@ -49,14 +53,30 @@ class SourceFacts:
         return asdict(self)
 
 
-def source_facts(path: str | Path, stop: threading.Event | None = None) -> SourceFacts:
+class SourceHash(Protocol):
+    """A hash being computed while a recording is converted."""
+
+    def result(self) -> SourceFacts:
+        """The facts, once the whole recording has been hashed (waiting or reading what is missing)."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop hashing (idempotent)."""
+        ...
+
+
+def source_facts(
+    path: str | Path, stop: threading.Event | None = None, *, url: str | None = None
+) -> SourceFacts:
     """URL, total size and SHA-256 of a recording file or bag directory (read in 1 MiB blocks).
 
     Args:
         path: The recording.
         stop: When set, hashing stops early (the result is then meaningless).
+        url: The URL to record (a local copy's origin); default: ``path`` as a ``file://`` URL.
     """
     root = Path(path)
+    url = url or root.absolute().as_uri()
     files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
     digest = hashlib.sha256()
     size = 0
@@ -66,17 +86,23 @@ def source_facts(path: str | Path, stop: threading.Event | None = None) -> Sourc
         with file.open("rb") as stream:
             while block := stream.read(_BLOCK):
                 if stop is not None and stop.is_set():
-                    return SourceFacts(root.absolute().as_uri(), size, "")
+                    return SourceFacts(url, size, "")
                 digest.update(block)  # hashlib releases the GIL for large blocks
                 size += len(block)
-    return SourceFacts(root.absolute().as_uri(), size, digest.hexdigest())
+    return SourceFacts(url, size, digest.hexdigest())
 
 
 class BackgroundHash:
-    """Computes :func:`source_facts` in a thread while the recording is being converted."""
+    """Computes :func:`source_facts` in a thread while the recording is being converted.
 
-    def __init__(self, path: str | Path) -> None:
+    Args:
+        path: The local recording (file or bag directory).
+        url: The URL to record, when ``path`` is a local copy of a remote recording.
+    """
+
+    def __init__(self, path: str | Path, *, url: str | None = None) -> None:
         self._path = path
+        self._url = url
         self._stop = threading.Event()
         self._result: SourceFacts | None = None
         self._error: BaseException | None = None
@@ -85,7 +111,7 @@ class BackgroundHash:
 
     def _run(self) -> None:
         try:
-            self._result = source_facts(self._path, self._stop)
+            self._result = source_facts(self._path, self._stop, url=self._url)
         except BaseException as err:  # re-raised in result()  # noqa: BLE001
             self._error = err
 
@@ -104,6 +130,47 @@ class BackgroundHash:
     def cancel(self) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class StreamHash:
+    """SHA-256 of a remote object, from the blocks its ranged reader serves to the format reader.
+
+    A block is hashed when it is served in order (the one starting where the hash stands). Blocks the format
+    reader never touched in order (skipped by its index, or read before their turn such as a summary at the
+    end) are read by :meth:`result`, so the object is fetched about once in all, not once more for the hash.
+
+    Args:
+        url: The object's URL, recorded as is.
+        reader: The reader the recording is read through (not yet read from).
+    """
+
+    def __init__(self, url: str, reader: RangedReader) -> None:
+        self._url = url
+        self._reader = reader
+        self._digest = hashlib.sha256()
+        self._hashed = 0
+        reader.observe(self._block)
+
+    def _block(self, start: int, block: bytes) -> None:
+        if start == self._hashed:
+            self._digest.update(block)
+            self._hashed += len(block)
+
+    def result(self) -> SourceFacts:
+        """The facts; reads the blocks not hashed yet (call it before the reader is closed)."""
+        position = self._reader.tell()
+        size = self._reader.size
+        while self._hashed < size:
+            before = self._hashed
+            self._reader.seek(before)
+            self._reader.read(1)  # serves the whole block starting there to _block
+            if self._hashed == before:
+                raise RuntimeError(f"the reader of {self._url} served no block at byte {before}")
+        self._reader.seek(position)
+        return SourceFacts(self._url, size, self._digest.hexdigest())
+
+    def cancel(self) -> None:
+        """Nothing runs in the background: hashing happens in the reads."""
 
 
 def run_provenance(config: Config, *, format: str, converted: int,

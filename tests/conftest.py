@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+#: Loopback object stores (moto S3, the OSS test server, fault proxies) for every test package.
+pytest_plugins = ("storage.servers.fixtures",)
+
 ROOT = Path(__file__).resolve().parents[1]
 RECORDINGS = ROOT.parent / "shared" / "data" / "recordings"
 

@@ -1,5 +1,7 @@
 """``roboflow convert INPUT... -c CONFIG -o OUT [--format v3.0|v2.1] [-j N] [--overwrite] [--strict]``.
 
+INPUT and OUT may be local paths or storage URLs (``s3://``, ``oss://``; see docs/storage.md).
+
 Exit status: 0 every recording was converted; 4 the dataset was written but some recordings were skipped (listed
 in the summary and in ``meta/roboflow.json``); 2 nothing was written because of a user error (bad config or
 input, every recording failed, or one failed under ``--strict``); 3 an infrastructure error; 130 interrupted.
@@ -24,22 +26,24 @@ __all__ = ["convert"]
 @click.argument("inputs", nargs=-1, metavar="INPUT...")
 @click.option("-c", "--config", "config_path", required=True, type=click.Path(path_type=Path),
               help="The conversion config (TOML); see docs/convert.md.")
-@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
-              help="Directory of the dataset to write.")
+@click.option("-o", "--output", "out", required=True,
+              help="The dataset to write: a directory, or a storage URL (s3://bucket/prefix, oss://bucket/prefix).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Dataset version (default: [dataset] format of the config, else v3.0).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Recordings converted in parallel (worker processes).")
-@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists (only once the new dataset is complete).")
+@click.option("--overwrite", is_flag=True,
+              help="Replace OUT if it exists (a local OUT only once the new dataset is complete).")
 @click.option("--strict", is_flag=True, help="Fail the run (write nothing) if any recording fails.")
 @click.option("--progress/--no-progress", default=None,
               help="Live progress bars (default: on when stderr is a terminal, plain log lines otherwise).")
-def convert(inputs: tuple[str, ...], config_path: Path, out: Path, fmt: str | None, jobs: int, overwrite: bool,
+def convert(inputs: tuple[str, ...], config_path: Path, out: str, fmt: str | None, jobs: int, overwrite: bool,
             strict: bool, progress: bool | None) -> int:
     """Convert recordings into one LeRobot dataset, one episode per recording (or per split).
 
-    INPUT is a recording (.mcap, .bag, .rrd, a rosbag2 directory), a directory searched recursively, or a glob;
-    episodes follow the sorted paths. Without INPUT, [source] path of the config is used.
+    INPUT is a recording (.mcap, .bag, .rrd, a rosbag2 directory), a directory searched recursively, or a glob,
+    locally or at s3:// and oss:// URLs (credentials and endpoints from the environment); episodes follow the
+    sorted paths. Without INPUT, [source] path of the config is used.
 
     Exit status: 0 all converted; 4 written, some recordings skipped; 2 nothing written (user error or
     --strict); 3 infrastructure error.

@@ -2,9 +2,11 @@
 
 ``convert_recording(item, context)`` streams the recording's mapped topics through the feature plan and the
 aligner into a :class:`~roboflow.lerobot.dataset.DatasetWriter`; nothing is held per recording beyond what the
-aligner and the writer's ``[flushing]`` bounds allow. The shard's ``meta/roboflow.json`` carries the source's
-URL, size and SHA-256 and the alignment report of every episode; the merge stage places it in the dataset's
-provenance. Re-running a unit overwrites its own shard. The stage knows nothing of processes or retries.
+aligner and the writer's ``[flushing]`` bounds allow. The recording may be local or at a storage URL
+(:mod:`roboflow.pipeline.recording`); the shard is always local. The shard's ``meta/roboflow.json``
+carries the source's URL, size and SHA-256 and the alignment report of every episode; the merge stage
+places it in the dataset's provenance. Re-running a unit overwrites its own shard. The stage knows nothing
+of processes or retries.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from roboflow.features.plan import FeaturePlan
 from roboflow.lerobot.dataset import DatasetWriter
 from roboflow.lerobot.spec import FlushSettings
 from roboflow.pipeline.episodes import EpisodeStream
+from roboflow.pipeline.recording import open_recording
 from roboflow.pipeline.scan import WorkItem
-from roboflow.provenance import BackgroundHash
-from roboflow.sources import open_source
+from roboflow.storage import StorageOptions
 
 __all__ = ["ConvertContext", "Progress", "ShardResult", "convert_recording"]
 
@@ -45,11 +47,13 @@ class ConvertContext:
         config: The validated config.
         staging: Directory of the shards (one subdirectory per work item key).
         format: Shard dataset version.
+        storage: Options for remote recordings (None: defaults, credentials from the environment).
     """
 
     config: Config
     staging: Path
     format: str = "v3.0"
+    storage: StorageOptions | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +128,10 @@ def convert_recording(item: WorkItem, context: ConvertContext, progress: Progres
     started = time.monotonic()
     shard = context.staging / item.key
     shutil.rmtree(shard, ignore_errors=True)
-    hasher = BackgroundHash(item.url)
     sink: _ShardWriter | None = None
     stream: EpisodeStream | None = None
     try:
-        with open_source(item.url) as source:
+        with open_recording(item.url, context.storage) as (source, hasher):
             plan = FeaturePlan(context.config, source.channels, item.url)
             sink = _ShardWriter(shard, plan, context)
             stream = EpisodeStream(plan, context.config, sink)
@@ -146,13 +149,13 @@ def convert_recording(item: WorkItem, context: ConvertContext, progress: Progres
         assert sink.writer is not None
         sink.writer.finalize({"source": facts, "alignment": sink.episodes, "skipped_episodes": sink.skipped})
     except RoboflowError as err:
-        _cleanup(hasher, stream, sink, shard)
+        _cleanup(stream, sink, shard)
         raise _about(err, item.url) from err
     except OSError as err:
-        _cleanup(hasher, stream, sink, shard)
+        _cleanup(stream, sink, shard)
         raise SourceError(f"cannot read: {err.strerror or err}", path=item.url) from err
     except BaseException:
-        _cleanup(hasher, stream, sink, shard)
+        _cleanup(stream, sink, shard)
         raise
     return ShardResult(
         item=item, shard=shard, episodes=tuple(sink.episodes), skipped_episodes=tuple(sink.skipped),
@@ -171,8 +174,7 @@ def _message_total(source: Any, topics: tuple[str, ...]) -> int | None:
     return total
 
 
-def _cleanup(hasher: BackgroundHash, stream: EpisodeStream | None, sink: _ShardWriter | None, shard: Path) -> None:
-    hasher.cancel()
+def _cleanup(stream: EpisodeStream | None, sink: _ShardWriter | None, shard: Path) -> None:
     if stream is not None:
         stream.close()
     if sink is not None:

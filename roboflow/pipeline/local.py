@@ -3,6 +3,9 @@
 With ``jobs == 1`` units run in this process; otherwise in ``jobs`` worker processes (forkserver), which report
 progress through a queue. A unit that fails with an error is recorded and skipped (``strict`` stops the run at
 the first one); the merge then writes the dataset from the shards that were made, in recording order.
+
+Inputs and the output may be storage URLs (``s3://``, ``oss://``). Shards are always staged locally: next to a
+local output (``.<name>.staging-<id>``), in ``TMPDIR`` for a remote one.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import logging
 import multiprocessing
 import queue
 import shutil
+import tempfile
 import time
 import traceback
 import uuid
@@ -25,9 +29,10 @@ from roboflow.config.model import Config
 from roboflow.errors import InfrastructureError, RoboflowError, UserError
 from roboflow.lerobot.merge import MergeResult
 from roboflow.pipeline.convert import ConvertContext, ShardResult, convert_recording
-from roboflow.pipeline.merge import MergeContext, check_output, incompatible_shards, merge_shards
+from roboflow.pipeline.merge import MergeContext, check_output, incompatible_shards, is_remote, merge_shards
 from roboflow.pipeline.scan import WorkItem, scan
 from roboflow.provenance import run_provenance
+from roboflow.storage import StorageOptions, parse_url
 
 __all__ = ["EXIT_OK", "EXIT_PARTIAL", "Failure", "RunEvents", "RunOptions", "RunReport", "run_local"]
 
@@ -40,12 +45,21 @@ EXIT_PARTIAL = 4
 
 @dataclass(frozen=True, slots=True)
 class RunOptions:
-    """Options of ``roboflow convert``."""
+    """Options of ``roboflow convert``.
+
+    Attributes:
+        jobs: Recordings converted in parallel (worker processes).
+        format: Dataset version (None: the config's).
+        overwrite: Replace an existing output.
+        strict: Stop (and write nothing) at the first recording that fails.
+        storage: Options for remote inputs and output (None: defaults, credentials from the environment).
+    """
 
     jobs: int = 1
     format: str | None = None
     overwrite: bool = False
     strict: bool = False
+    storage: StorageOptions | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +126,11 @@ class _Quiet:
     def merging(self, shards: int) -> None: ...
 
 
-def run_local(inputs: Sequence[str], config: Config, out: Path, options: RunOptions,
+def run_local(inputs: Sequence[str], config: Config, out: str | Path, options: RunOptions,
               events: RunEvents | None = None) -> RunReport:
-    """Convert the recordings named by ``inputs`` into the dataset ``out``.
+    """Convert the recordings named by ``inputs`` (paths, storage URLs, globs) into the dataset ``out``.
+
+    ``out`` is a local directory or a storage URL.
 
     Raises:
         UserError: Nothing to convert, the output exists (without ``overwrite``), every recording failed, or
@@ -124,14 +140,13 @@ def run_local(inputs: Sequence[str], config: Config, out: Path, options: RunOpti
     events = events or _Quiet()
     started = time.monotonic()
     fmt = options.format or config.dataset.format
-    check_output(out, overwrite=options.overwrite)
-    items = scan(inputs)
+    check_output(out, overwrite=options.overwrite, options=options.storage)
+    items = scan(inputs, options.storage)
     events.planned(items)
     report = RunReport(items=items)
-    staging = out.absolute().parent / f".{out.name}.staging-{uuid.uuid4().hex[:8]}"
-    context = ConvertContext(config=config, staging=staging, format=fmt)
+    staging = _staging(out)
+    context = ConvertContext(config=config, staging=staging, format=fmt, storage=options.storage)
     try:
-        staging.mkdir(parents=True)
         runner = _run_inline if options.jobs <= 1 or len(items) == 1 else _run_pool
         runner(items, context, options, events, report)
         report.results.sort(key=lambda r: r.item.index)
@@ -145,12 +160,23 @@ def run_local(inputs: Sequence[str], config: Config, out: Path, options: RunOpti
         merge_started = time.monotonic()
         skipped = [{"source": f.item.url, "error": f.error} for f in report.failures]
         provenance = run_provenance(config, format=fmt, converted=len(report.results), skipped=skipped)
-        report.merged = merge_shards(report.results, out, MergeContext(fmt, options.overwrite, provenance))
+        report.merged = merge_shards(report.results, out,
+                                     MergeContext(fmt, options.overwrite, provenance, options.storage))
         report.merge_seconds = time.monotonic() - merge_started
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _staging(out: str | Path) -> Path:
+    """A new directory for the shards: beside a local output (same file system), in ``TMPDIR`` for a remote."""
+    if is_remote(out):
+        return Path(tempfile.mkdtemp(prefix="roboflow-staging-"))
+    local = Path(parse_url(str(out)).path)
+    staging = local.parent / f".{local.name}.staging-{uuid.uuid4().hex[:8]}"
+    staging.mkdir(parents=True)
+    return staging
 
 
 class _StrictStop(UserError):

@@ -1,8 +1,11 @@
 """The merge stage: shards (in recording order) -> the final dataset, published at once.
 
-The dataset is assembled in a hidden sibling directory of the output (``.<name>.partial-<id>``) and renamed into
-place only when complete, so a failed or interrupted run never leaves the output looking like a dataset; an
-existing output is replaced only with ``overwrite``, and only after the new one is complete.
+A local dataset is assembled in a hidden sibling directory of the output (``.<name>.partial-<id>``) and
+renamed into place only when complete; an existing output is replaced only with ``overwrite``, and only after
+the new one is complete. A remote dataset (``s3://``, ``oss://``) is assembled in a local temporary directory and uploaded
+with ``meta/info.json`` last (:class:`roboflow.lerobot.merge.StorageIO`); with ``overwrite`` the old dataset's
+``info.json`` is deleted first, then its files. Either way a failed or interrupted run never leaves the output
+looking like a dataset.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from roboflow.errors import DatasetError
-from roboflow.lerobot.merge import MergeResult, merge_datasets
+from roboflow.lerobot.merge import MergeResult, StorageIO, merge_datasets
 from roboflow.pipeline.convert import ShardResult
+from roboflow.storage import StorageOptions, open_storage, parse_url
 
-__all__ = ["MergeContext", "check_output", "incompatible_shards", "merge_shards"]
+__all__ = ["MergeContext", "check_output", "incompatible_shards", "is_remote", "merge_shards"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,19 +35,38 @@ class MergeContext:
         format: Output version.
         overwrite: Replace an existing output.
         provenance: Top-level fields of ``meta/roboflow.json``.
+        storage: Options for a remote output (None: defaults, credentials from the environment).
     """
 
     format: str
     overwrite: bool = False
     provenance: Mapping[str, Any] | None = None
+    storage: StorageOptions | None = None
 
 
-def check_output(out: Path, *, overwrite: bool) -> None:
+def is_remote(out: str | Path) -> bool:
+    """Whether ``out`` is an object-store URL (``s3://``, ``oss://``) rather than a local path."""
+    return isinstance(out, str) and parse_url(out).scheme != "file"
+
+
+def check_output(out: str | Path, *, overwrite: bool, options: StorageOptions | None = None) -> None:
     """Refuse an existing non-empty output unless ``overwrite`` (checked before any work is done).
+
+    Args:
+        out: A local directory or a storage URL (a prefix holding any object counts as existing).
+        overwrite: Whether an existing output may be replaced.
+        options: Storage options for a remote output.
 
     Raises:
         DatasetError: ``out`` exists (and ``overwrite`` is false) or is a file.
+        StorageError: A remote output cannot be listed.
     """
+    if is_remote(out):
+        if not overwrite and any(True for _ in open_storage(str(out), options).list()):
+            raise DatasetError("exists already, not overwriting", path=str(out),
+                               hint="pass --overwrite to replace it")
+        return
+    out = Path(parse_url(str(out)).path)
     if out.exists() and not out.is_dir():
         raise DatasetError("exists and is not a directory", path=str(out))
     if out.is_dir() and any(out.iterdir()) and not overwrite:
@@ -68,25 +91,34 @@ def incompatible_shards(results: Sequence[ShardResult]) -> list[tuple[ShardResul
     return bad
 
 
-def merge_shards(results: Sequence[ShardResult], out: Path, context: MergeContext) -> MergeResult:
-    """Merge the shards, ordered by their recordings, into ``out``.
+def merge_shards(results: Sequence[ShardResult], out: str | Path, context: MergeContext) -> MergeResult:
+    """Merge the shards, ordered by their recordings, into ``out`` (a local directory or a storage URL).
 
     Raises:
         DatasetError: No shards, or the output exists (without ``overwrite``) or cannot be written.
+        StorageError, TransientStorageError: A remote output could not be written.
     """
     ordered = sorted(results, key=lambda r: r.item.index)
+    shards = [str(r.shard) for r in ordered]
+    try:
+        if is_remote(out):
+            return merge_datasets(shards, str(out), format=context.format, provenance=context.provenance,
+                                  io=StorageIO(context.storage), overwrite=context.overwrite)
+        return _merge_local(shards, Path(parse_url(str(out)).path), context)
+    except DatasetError as err:
+        urls = dict(zip(shards, (r.item.url for r in ordered), strict=True))
+        if err.path in urls:
+            raise DatasetError(err.message, path=urls[err.path], hint=err.hint) from err
+        raise
+
+
+def _merge_local(shards: list[str], out: Path, context: MergeContext) -> MergeResult:
     check_output(out, overwrite=context.overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     try:
-        merged = merge_datasets([str(r.shard) for r in ordered], str(partial), format=context.format,
-                                provenance=context.provenance)
+        merged = merge_datasets(shards, str(partial), format=context.format, provenance=context.provenance)
         _publish(partial, out, overwrite=context.overwrite)
-    except DatasetError as err:
-        urls = {str(r.shard): r.item.url for r in ordered}
-        if err.path in urls:
-            raise DatasetError(err.message, path=urls[err.path], hint=err.hint) from err
-        raise
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return merged

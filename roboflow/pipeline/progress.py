@@ -132,7 +132,7 @@ class TerminalProgress(LogProgress):
         self._drawn = len(lines)
 
 
-def summary_table(report: RunReport, out: Path) -> str:
+def summary_table(report: RunReport, out: str | Path) -> str:
     """The end-of-run table: one row per recording, then totals and where the dataset is."""
     rows: list[tuple[str, ...]] = [("#", "recording", "episodes", "frames", "dropped", "seconds", "status")]
     by_index: dict[int, tuple[str, ...]] = {}

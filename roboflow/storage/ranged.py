@@ -8,6 +8,9 @@ and memory stays at about ``(cache_ranges + 1) * range_size``.
 When blocks are read in order, the next one is fetched in the background while the current one is
 consumed (read-ahead), so a sequential reader overlaps decoding with the network. A jump elsewhere
 starts no read-ahead, so index lookups fetch only what they touch.
+
+:meth:`RangedReader.observe` lets a consumer see every block as it is served (e.g. to hash the object
+while a format reader goes through it, without a second download).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ __all__ = ["RangedReader"]
 
 #: ``fetch(start, stop)`` returns exactly the bytes ``[start, stop)`` of the object; must be thread-safe.
 Fetch = Callable[[int, int], bytes]
+#: ``observer(start, block)``: a block of the object beginning at byte ``start`` is being served.
+Observer = Callable[[int, bytes], None]
 
 #: Shared by every reader of the process: one read-ahead in flight per reader at most.
 _READ_AHEAD = ThreadPoolExecutor(max_workers=8, thread_name_prefix="roboflow-read-ahead")
@@ -70,11 +75,19 @@ class RangedReader(io.BufferedIOBase):
         self._ahead: tuple[int, Future[bytes]] | None = None
         self._last_index = -2
         self._position = 0
+        self._observers: list[Observer] = []
 
     @property
     def size(self) -> int:
         """Object size in bytes."""
         return self._size
+
+    def observe(self, observer: Observer) -> None:
+        """Call ``observer(start, block)`` whenever a block is served to a read, cached or fetched.
+
+        Called in the reading thread, before the read returns; every block a read touches is served whole.
+        """
+        self._observers.append(observer)
 
     def readable(self) -> bool:
         return True
@@ -120,6 +133,7 @@ class RangedReader(io.BufferedIOBase):
     def close(self) -> None:
         self._drop_read_ahead()
         self._blocks.clear()
+        self._observers.clear()
         super().close()
 
     def _pieces(self, size: int | None) -> Iterator[memoryview]:
@@ -153,6 +167,8 @@ class RangedReader(io.BufferedIOBase):
             and self._ahead is None
         ):
             self._ahead = (following, _READ_AHEAD.submit(self._fetch, *self._bounds(following)))
+        for observer in self._observers:
+            observer(index * self._range_size, block)
         return block
 
     def _load(self, index: int) -> bytes:
