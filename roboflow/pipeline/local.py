@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import queue
 import shutil
 import tempfile
@@ -221,9 +222,13 @@ def _run_inline(items: list[WorkItem], context: ConvertContext, options: RunOpti
 _progress_queue: Any = None
 
 
-def _init_worker(progress_queue: Any) -> None:
+def _init_worker(progress_queue: Any, environment: dict[str, str]) -> None:
+    """Set up a worker process: the progress queue, and the run's environment (storage endpoints and keys come
+    from it; a forkserver keeps the environment it was started with, which may be an earlier one)."""
     global _progress_queue
     _progress_queue = progress_queue
+    os.environ.clear()
+    os.environ.update(environment)
 
 
 def _convert_in_worker(item: WorkItem, context: ConvertContext, with_progress: bool) -> ShardResult | Failure:
@@ -242,7 +247,7 @@ def _run_pool(items: list[WorkItem], context: ConvertContext, options: RunOption
     progress_queue = mp.Queue()
     by_index = {item.index: item for item in items}
     pool = ProcessPoolExecutor(max_workers=options.jobs, mp_context=mp, initializer=_init_worker,
-                               initargs=(progress_queue,))
+                               initargs=(progress_queue, dict(os.environ)))
     try:
         pending: set[Future[ShardResult | Failure]] = {
             pool.submit(_convert_in_worker, item, context, events.wants_progress) for item in items

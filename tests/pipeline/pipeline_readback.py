@@ -1,4 +1,7 @@
-"""Read a written dataset back (rows, video frames, provenance) and compute synth ground truth, for the tests."""
+"""Read a written dataset back (rows, video frames, provenance) and compute synth ground truth, for the tests.
+
+``CONFIG`` maps the topics of synth recordings with ``CAMERAS``; :func:`check_episode` checks an episode it made.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +14,45 @@ import av
 import numpy as np
 import pyarrow.parquet as pq
 
-from roboflow.synth import SynthSpec, stream_times
+from roboflow.synth import CameraSpec, SynthSpec, stream_times
 from roboflow.synth.truth import action, frame_number_from_image, joint_positions, seconds
 
 NS = 1_000_000_000
+
+CAMERAS = (CameraSpec("cam_high", "jpeg", 64, 48), CameraSpec("cam_wrist", "rgb8", 64, 48))
+
+CONFIG = """
+[dataset]
+name = "synth"
+fps = 30
+task = "wave"
+robot_type = "synthbot"
+
+[[mappings]]
+topic = "/cam_high/image_raw/compressed"
+feature = "observation.images.cam_high"
+mapping_type = "image"
+
+[[mappings]]
+topic = "/cam_wrist/image_raw"
+feature = "observation.images.cam_wrist"
+mapping_type = "image"
+
+[[mappings]]
+topic = "/joint_states"
+feature = "observation.state"
+mapping_type = "state"
+
+[[mappings]]
+topic = "/action"
+feature = "action"
+mapping_type = "action"
+
+[video]
+codec = "libx264"
+preset = "ultrafast"
+crf = 18
+"""
 
 
 @dataclass
@@ -114,3 +152,18 @@ def expected_camera_frames(spec: SynthSpec, topic: str, t: np.ndarray) -> np.nda
 
 def shown_frames(frames: list[np.ndarray]) -> list[int]:
     return [frame_number_from_image(f) for f in frames]
+
+
+def check_episode(episode, alignment, spec: SynthSpec) -> None:  # type: ignore[no-untyped-def]
+    """Every value and image of an episode equals the ground truth under the default policies."""
+    length = len(episode.rows["frame_index"])
+    assert length == alignment["frames_written"] > 0
+    np.testing.assert_array_equal(episode.rows["frame_index"], np.arange(length))
+    np.testing.assert_allclose(episode.rows["timestamp"], (np.arange(length) / 30).astype(np.float32))
+    t = frame_times(alignment, length)
+    np.testing.assert_allclose(np.stack(episode.rows["observation.state"]), expected_state_hold(spec, t), atol=1e-6)
+    np.testing.assert_allclose(np.stack(episode.rows["action"]), expected_action_hold(spec, t), atol=1e-6)
+    for camera, topic in (("cam_high", "/cam_high/image_raw/compressed"), ("cam_wrist", "/cam_wrist/image_raw")):
+        frames = episode.videos[f"observation.images.{camera}"]
+        assert len(frames) == length
+        assert shown_frames(frames) == expected_camera_frames(spec, topic, t).tolist()

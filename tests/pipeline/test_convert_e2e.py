@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pipeline_readback import (
-    expected_action_hold,
-    expected_camera_frames,
-    expected_state_hold,
+    CAMERAS,
+    CONFIG,
+    check_episode,
     frame_times,
     nearest_index,
     read_dataset,
@@ -19,61 +19,12 @@ from pipeline_readback import (
 from roboflow.config import parse_config
 from roboflow.lerobot.validate import validate_dataset
 from roboflow.pipeline import RunOptions, run_local
-from roboflow.synth import CameraSpec, SynthSpec, stream_times, write_recording
+from roboflow.synth import SynthSpec, stream_times, write_recording
 from roboflow.synth.truth import joint_position, seconds
 
-CAMERAS = (CameraSpec("cam_high", "jpeg", 64, 48), CameraSpec("cam_wrist", "rgb8", 64, 48))
 SPEC = SynthSpec(duration_s=1.5, cameras=CAMERAS)
 
-CONFIG = """
-[dataset]
-name = "synth"
-fps = 30
-task = "wave"
-robot_type = "synthbot"
-
-[[mappings]]
-topic = "/cam_high/image_raw/compressed"
-feature = "observation.images.cam_high"
-mapping_type = "image"
-
-[[mappings]]
-topic = "/cam_wrist/image_raw"
-feature = "observation.images.cam_wrist"
-mapping_type = "image"
-
-[[mappings]]
-topic = "/joint_states"
-feature = "observation.state"
-mapping_type = "state"
-
-[[mappings]]
-topic = "/action"
-feature = "action"
-mapping_type = "action"
-
-[video]
-codec = "libx264"
-preset = "ultrafast"
-crf = 18
-"""
-
 SUFFIX = {"mcap": ".mcap", "ros1": ".bag", "ros2-sqlite3": "", "ros2-mcap": ""}
-
-
-def check_episode(episode, alignment, spec: SynthSpec) -> None:  # type: ignore[no-untyped-def]
-    """Every value and image of an episode equals the ground truth under the default policies."""
-    length = len(episode.rows["frame_index"])
-    assert length == alignment["frames_written"] > 0
-    np.testing.assert_array_equal(episode.rows["frame_index"], np.arange(length))
-    np.testing.assert_allclose(episode.rows["timestamp"], (np.arange(length) / 30).astype(np.float32))
-    t = frame_times(alignment, length)
-    np.testing.assert_allclose(np.stack(episode.rows["observation.state"]), expected_state_hold(spec, t), atol=1e-6)
-    np.testing.assert_allclose(np.stack(episode.rows["action"]), expected_action_hold(spec, t), atol=1e-6)
-    for camera, topic in (("cam_high", "/cam_high/image_raw/compressed"), ("cam_wrist", "/cam_wrist/image_raw")):
-        frames = episode.videos[f"observation.images.{camera}"]
-        assert len(frames) == length
-        assert shown_frames(frames) == expected_camera_frames(spec, topic, t).tolist()
 
 
 @pytest.mark.parametrize("fmt", ["mcap", "ros1", "ros2-sqlite3", "ros2-mcap"])
