@@ -21,13 +21,8 @@ NS = 1_000_000_000
 
 CAMERAS = (CameraSpec("cam_high", "jpeg", 64, 48), CameraSpec("cam_wrist", "rgb8", 64, 48))
 
-CONFIG = """
-[dataset]
-name = "synth"
-fps = 30
-task = "wave"
-robot_type = "synthbot"
-
+#: The four mappings of a synth recording's default topics (both cameras, joint states, action).
+SYNTH_MAPPINGS = """
 [[mappings]]
 topic = "/cam_high/image_raw/compressed"
 feature = "observation.images.cam_high"
@@ -47,12 +42,24 @@ mapping_type = "state"
 topic = "/action"
 feature = "action"
 mapping_type = "action"
+"""
 
+CONFIG = (
+    """
+[dataset]
+name = "synth"
+fps = 30
+task = "wave"
+robot_type = "synthbot"
+"""
+    + SYNTH_MAPPINGS
+    + """
 [video]
 codec = "libx264"
 preset = "ultrafast"
 crf = 18
 """
+)
 
 
 @dataclass

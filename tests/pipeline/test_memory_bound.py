@@ -11,29 +11,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pipeline_readback import SYNTH_MAPPINGS
+
 from roboflow.synth import CameraSpec, SynthSpec, write_recording
 
 CAMERAS = (CameraSpec("cam_high", "jpeg", 160, 120), CameraSpec("cam_wrist", "rgb8", 160, 120))
-CONFIG = """
+CONFIG = (
+    """
 [dataset]
 name = "mem"
 fps = 30
-[[mappings]]
-topic = "/cam_high/image_raw/compressed"
-feature = "observation.images.cam_high"
-mapping_type = "image"
-[[mappings]]
-topic = "/cam_wrist/image_raw"
-feature = "observation.images.cam_wrist"
-mapping_type = "image"
-[[mappings]]
-topic = "/joint_states"
-feature = "observation.state"
-mapping_type = "state"
-[[mappings]]
-topic = "/action"
-feature = "action"
-mapping_type = "action"
+"""
+    + SYNTH_MAPPINGS
+    + """
 [video]
 codec = "libx264"
 preset = "ultrafast"
@@ -41,6 +31,7 @@ preset = "ultrafast"
 max_frames_per_chunk = 200
 max_memory_bytes = 67108864
 """
+)
 #: Peak RSS is read from VmHWM, which belongs to this process image: getrusage's ru_maxrss survives exec and
 #: would report the (large) pytest parent's peak instead of the conversion's.
 MEASURE = """
