@@ -30,6 +30,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "convert": ("roboflow.cli.convert", "convert", "Convert recordings into a LeRobot dataset."),
     "merge": ("roboflow.cli.merge", "merge", "Merge LeRobot datasets (shards) into one."),
     "validate": ("roboflow.cli.validate", "validate", "Check a LeRobot dataset against the format spec."),
+    "submit": ("roboflow.cli.submit", "submit", "Submit recordings to the Celery fleet as one batch."),
+    "batch": ("roboflow.cli.batch", "batch", "List, follow or cancel batches on the fleet."),
+    "jobs": ("roboflow.cli.jobs", "jobs", "List, inspect, retry or cancel the fleet's work units."),
+    "run": ("roboflow.cli.run", "run", "Start a fleet node: Celery worker and/or reconciler."),
+    "health": ("roboflow.cli.health", "health", "Check broker, state store and storage from this node."),
 }
 
 EXIT_USER_ERROR = 2

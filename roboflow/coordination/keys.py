@@ -10,6 +10,7 @@
     roboflow/worker/{pod_id}/lock             LockRecord  (the worker's lease; fences a stale incarnation)
     roboflow/worker/{pod_id}/checkpoint       CheckpointState (progress in the unit the worker holds)
     roboflow/meta/gc                          last MVCC garbage collection (TiKV only)
+    roboflow/meta/reconciler                  LockRecord  (lease of the reconciler leader)
 
 Ids are single path segments: non-empty, at most 200 characters, no ``/`` and no control characters.
 """
@@ -21,6 +22,7 @@ from roboflow.coordination.errors import InvalidIdError
 __all__ = [
     "BATCH_PREFIX",
     "GC_KEY",
+    "RECONCILER_KEY",
     "WORKER_PREFIX",
     "batch_key",
     "batch_lease_key",
@@ -38,6 +40,7 @@ ROOT = "roboflow"
 BATCH_PREFIX = f"{ROOT}/batch/"
 WORKER_PREFIX = f"{ROOT}/worker/"
 GC_KEY = f"{ROOT}/meta/gc"
+RECONCILER_KEY = f"{ROOT}/meta/reconciler"
 _MAX_ID = 200
 
 

@@ -9,14 +9,20 @@ concurrent take-over of the lease cannot both commit.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Self
 
 from roboflow.coordination.errors import LeaseHeldError, LeaseLostError
 from roboflow.coordination.records import LockRecord, decode, encode
 from roboflow.coordination.store import StateStore, Transaction, run_transaction
+from roboflow.errors import StateError
 
-__all__ = ["Lease", "acquire_lease", "check_lease", "read_lease", "release_lease", "renew_lease"]
+__all__ = ["KeptLease", "Lease", "acquire_lease", "check_lease", "read_lease", "release_lease", "renew_lease"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,3 +124,41 @@ def release_lease(store: StateStore, lease: Lease) -> bool:
         return True
 
     return run_transaction(store, release)
+
+
+class KeptLease:
+    """Keeps a lease alive from a daemon thread while a long step runs under it; releases it on exit.
+
+    ``with KeptLease(store, lease) as kept:`` renews every third of the TTL. A renewal that finds the lease
+    taken over sets ``kept.lost``; transitions made under the lease check it in their own transaction anyway.
+    """
+
+    def __init__(self, store: StateStore, lease: Lease) -> None:
+        self.store = store
+        self.lease = lease
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._keep, name=f"lease-{lease.key}", daemon=True)
+
+    def _keep(self) -> None:
+        while not self._stop.wait(self.lease.ttl_ms / 3000):
+            try:
+                run_transaction(self.store, lambda txn: renew_lease(txn, self.lease))
+            except LeaseLostError:
+                self.lost = True
+                return
+            except StateError as err:
+                log.warning("renewing %s failed: %s", self.lease.key, err)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        if not self.lost:
+            try:
+                release_lease(self.store, self.lease)
+            except StateError as err:
+                log.warning("releasing %s failed (it expires by itself): %s", self.lease.key, err)

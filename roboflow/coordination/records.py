@@ -107,7 +107,8 @@ class WorkUnit:
     """One recording to convert: ``roboflow/batch/{batch_id}/units/{unit_id}``.
 
     ``owner``/``lease_epoch`` name the worker (and its lease incarnation) that claimed it; they stay set on
-    terminal states (who finished it) and are cleared when the unit goes back to Pending.
+    terminal states (who finished it) and are cleared when the unit goes back to Pending. ``queued_at_ms`` is
+    when a message for it was last sent to the broker (the reconciler re-sends lost ones).
     """
 
     batch_id: str
@@ -123,6 +124,7 @@ class WorkUnit:
     result: dict[str, Any] | None = None
     checkpoint: CheckpointState | None = None
     updated_at_ms: int = 0
+    queued_at_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)

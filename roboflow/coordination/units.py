@@ -20,10 +20,11 @@ unit at a time: claiming another gives back the one it abandoned.
 
 from __future__ import annotations
 
+import itertools
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from roboflow.coordination.batches import read_phase
 from roboflow.coordination.errors import IllegalTransitionError, LeaseLostError, RecordNotFoundError
@@ -53,6 +54,7 @@ __all__ = [
     "fail_unit",
     "get_unit",
     "list_units",
+    "mark_queued",
     "release_unit",
     "requeue_unit",
 ]
@@ -68,6 +70,7 @@ UNIT_TRANSITIONS: dict[UnitState, frozenset[UnitState]] = {
     _S.CANCELLED: frozenset(),
 }
 _ADD_CHUNK = 256
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +146,13 @@ def give_back(
     return _move(txn, unit, UnitState.PENDING, owner=None, lease_epoch=0, attempts=attempts, checkpoint=kept)
 
 
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last may be shorter), without materialising them all."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
 # ---- creation and reading ----
 def add_units(store: StateStore, batch_id: str, specs: Iterable[UnitSpec], *, max_attempts: int = 3) -> int:
     """Create Pending units (existing ones are left alone); returns how many were new.
@@ -150,10 +160,8 @@ def add_units(store: StateStore, batch_id: str, specs: Iterable[UnitSpec], *, ma
     Raises:
         IllegalTransitionError: The batch is past Running (no new units).
     """
-    specs = list(specs)
     created = 0
-    for start in range(0, len(specs), _ADD_CHUNK):
-        chunk = specs[start : start + _ADD_CHUNK]
+    for chunk in chunked(specs, _ADD_CHUNK):
 
         def add(txn: Transaction, chunk: list[UnitSpec] = chunk) -> int:
             phase = read_phase(txn, batch_id).phase
@@ -173,12 +181,35 @@ def add_units(store: StateStore, batch_id: str, specs: Iterable[UnitSpec], *, ma
                         spec.size_bytes,
                         max_attempts=max_attempts,
                         updated_at_ms=now,
+                        queued_at_ms=now,
                     )
                     txn.put(key, encode(unit))
             return len(chunk) - len(existing)
 
         created += run_transaction(store, add)
     return created
+
+
+def mark_queued(store: StateStore, batch_id: str, unit_ids: Iterable[str]) -> int:
+    """Record that a message was just sent for each of these units that is still Pending; returns how many.
+
+    Not a transition: only ``queued_at_ms`` changes, so the reconciler waits again before re-sending.
+    """
+    marked = 0
+    for chunk in chunked(unit_ids, _ADD_CHUNK):
+        keys = [unit_key(batch_id, unit_id) for unit_id in chunk]
+
+        def mark(txn: Transaction, keys: list[str] = keys) -> int:
+            now, count = txn.now_ms(), 0
+            for key, raw in txn.get_many(keys).items():
+                unit = decode(WorkUnit, raw, key=key)
+                if unit.state is UnitState.PENDING:
+                    txn.put(key, encode(replace(unit, queued_at_ms=now)))
+                    count += 1
+            return count
+
+        marked += run_transaction(store, mark)
+    return marked
 
 
 def get_unit(store: StateStore, batch_id: str, unit_id: str) -> WorkUnit:

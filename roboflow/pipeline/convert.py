@@ -62,7 +62,7 @@ class ShardResult:
 
     Attributes:
         item: The work item.
-        shard: The shard directory.
+        shard: The shard directory (or its storage URL once a fleet worker staged it remotely).
         episodes: Alignment report of each written episode, in order.
         skipped_episodes: Reports of episodes left out (too short), with the reason.
         source: URL, size, SHA-256 and format of the recording.
@@ -71,7 +71,7 @@ class ShardResult:
     """
 
     item: WorkItem
-    shard: Path
+    shard: Path | str
     episodes: tuple[dict[str, Any], ...]
     skipped_episodes: tuple[dict[str, Any], ...] = ()
     source: dict[str, Any] = field(default_factory=dict)

@@ -24,7 +24,7 @@ from roboflow.lerobot.merge import MergeResult, StorageIO, merge_datasets
 from roboflow.pipeline.convert import ShardResult
 from roboflow.storage import StorageOptions, open_storage, parse_url
 
-__all__ = ["MergeContext", "check_output", "incompatible_shards", "is_remote", "merge_shards"]
+__all__ = ["MergeContext", "check_output", "incompatible_shards", "is_remote", "merge_shards", "shard_info"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,7 @@ def incompatible_shards(results: Sequence[ShardResult]) -> list[tuple[ShardResul
     reference: dict[str, Any] | None = None
     bad: list[tuple[ShardResult, str]] = []
     for result in results:
-        info = json.loads((result.shard / "meta" / "info.json").read_text(encoding="utf-8"))
+        info = shard_info(result.shard)
         head = {"fps": info["fps"], "robot_type": info.get("robot_type"), **info["features"]}
         if reference is None:
             reference = head
@@ -89,6 +89,13 @@ def incompatible_shards(results: Sequence[ShardResult]) -> list[tuple[ShardResul
                                 for key in sorted(differ)[:3])
             bad.append((result, f"its features differ from the first recording's ({details})"))
     return bad
+
+
+def shard_info(location: Path | str) -> dict[str, Any]:
+    """The ``meta/info.json`` of a shard (a directory or a storage URL)."""
+    with open_storage(str(location)).reader("meta/info.json") as stream:
+        info: dict[str, Any] = json.load(stream)
+    return info
 
 
 def merge_shards(results: Sequence[ShardResult], out: str | Path, context: MergeContext) -> MergeResult:

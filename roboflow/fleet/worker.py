@@ -1,0 +1,146 @@
+"""Converting one unit on a fleet worker: claim, convert, stage the shard, complete.
+
+The claim in the state store is what de-duplicates work: a unit already Complete answers with its recorded
+result, one held under a live lease by another worker is left alone. While converting, every few hundred
+messages the worker checks its session (a fenced or partitioned worker stops within a second). The shard
+goes to ``<staging>/<unit_id>/attempt-<n>``: a zombie of an earlier attempt can never write into the shard
+that the merge will read. User errors fail the unit for good; infrastructure errors give it back for a
+retry with backoff, until ``max_attempts`` makes it Dead.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from roboflow.config import parse_config
+from roboflow.config.model import Config
+from roboflow.coordination.batches import get_batch
+from roboflow.coordination.errors import IllegalTransitionError, LeaseLostError
+from roboflow.coordination.records import BatchSpec, UnitState, WorkUnit
+from roboflow.coordination.units import Claim, claim_unit, complete_unit, fail_unit, get_unit
+from roboflow.errors import InfrastructureError, StateError, UserError
+from roboflow.fleet.batch import staging_root
+from roboflow.fleet.runtime import Runtime
+from roboflow.pipeline.convert import ConvertContext, ShardResult, convert_recording
+from roboflow.pipeline.scan import WorkItem
+from roboflow.storage import parse_url, upload_tree
+
+__all__ = ["UnitOutcome", "retry_delay_s", "run_unit"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitOutcome:
+    """What a convert task returns (``summary``, small: the chord's callback reads them all) and whether to retry."""
+
+    summary: dict[str, Any] = field(default_factory=dict)
+    retry_in_s: float | None = None
+
+
+def retry_delay_s(attempts: int) -> float:
+    """Backoff before the next attempt of a unit: 5 s, 10 s, 20 s, ... at most 5 minutes."""
+    return float(min(300, 5 * 2 ** max(attempts - 1, 0)))
+
+
+def _summary(unit: WorkUnit, **extra: Any) -> dict[str, Any]:
+    return {"unit_id": unit.unit_id, "state": unit.state.value.lower(), **(unit.result or {}), **extra}
+
+
+def run_unit(rt: Runtime, batch_id: str, unit_id: str) -> UnitOutcome:
+    """Convert the unit if this worker can claim it; see the module docstring.
+
+    Raises:
+        InfrastructureError: The state store failed outside the conversion (the task retries the message).
+    """
+    session = rt.session()
+    try:
+        claim = claim_unit(session, batch_id, unit_id)
+    except IllegalTransitionError as err:
+        unit = get_unit(rt.store, batch_id, unit_id)
+        log.info("unit %s/%s not claimed: %s", batch_id, unit_id, err.message)
+        return UnitOutcome(_summary(unit, claimed=False))
+    except LeaseLostError as err:
+        log.info("unit %s/%s not claimed, session lost: %s", batch_id, unit_id, err.message)
+        return UnitOutcome({"unit_id": unit_id, "state": "lost"})
+    spec = get_batch(rt.store, batch_id).spec
+    try:
+        shard_url, result = _convert(rt, spec, claim)
+        unit = complete_unit(session, claim, {
+            "shard": shard_url, "frames": result.frames, "episodes": len(result.episodes),
+            "seconds": round(result.seconds, 3),
+        })
+        return UnitOutcome(_summary(unit))
+    except (LeaseLostError, IllegalTransitionError) as err:
+        log.info("unit %s/%s: stopped, no longer ours: %s", batch_id, unit_id, err.message)
+        return UnitOutcome({"unit_id": unit_id, "state": "lost"})
+    except UserError as err:
+        return _failed(rt, claim, str(err), retryable=False)
+    except (InfrastructureError, OSError) as err:
+        return _failed(rt, claim, str(err), retryable=True)
+    except Exception as err:
+        log.exception("unit %s/%s: unexpected error", batch_id, unit_id)
+        return _failed(rt, claim, f"{claim.unit.source_url}: unexpected {type(err).__name__}: {err}", retryable=False)
+
+
+def _failed(rt: Runtime, claim: Claim, error: str, *, retryable: bool) -> UnitOutcome:
+    try:
+        unit = fail_unit(rt.session(), claim, error, retryable=retryable)
+    except LeaseLostError as err:
+        log.info("unit %s/%s: failure not recorded, no longer ours: %s", claim.unit.batch_id, claim.unit.unit_id, err)
+        return UnitOutcome({"unit_id": claim.unit.unit_id, "state": "lost"})
+    log.warning("unit %s/%s %s: %s", unit.batch_id, unit.unit_id, unit.state.value, error)
+    retry = retry_delay_s(unit.attempts) if unit.state is UnitState.PENDING else None
+    return UnitOutcome(_summary(unit, error=error), retry_in_s=retry)
+
+
+_CONFIGS: dict[str, Config] = {}
+
+
+def batch_config(spec: BatchSpec) -> Config:
+    """The config pinned in the batch (parsed once per process and batch).
+
+    Raises:
+        StateError: The stored text does not match its SHA-256 (a damaged record).
+    """
+    config = _CONFIGS.get(spec.batch_id)
+    if config is None:
+        config = parse_config(spec.config_text, origin=str(spec.limits.get("config_origin") or "<batch config>"))
+        if spec.config_hash and config.sha256 != spec.config_hash:
+            raise StateError(f"batch {spec.batch_id}: its config does not match the SHA-256 recorded at submit")
+        _CONFIGS[spec.batch_id] = config
+    return config
+
+
+def _convert(rt: Runtime, spec: BatchSpec, claim: Claim) -> tuple[str, ShardResult]:
+    """Convert the claimed unit into its staging location; returns the shard's URL and the result."""
+    session = rt.session()
+    unit = claim.unit
+    shard_url = f"{staging_root(spec)}/{unit.unit_id}/attempt-{unit.attempts}"
+    item = WorkItem(index=0, url=unit.source_url, key=f"attempt-{unit.attempts}")
+
+    def check(_done: int, _total: int | None) -> None:
+        session.check()
+
+    location = parse_url(shard_url)
+    config = batch_config(spec)
+    if location.scheme == "file":
+        context = ConvertContext(config=config, staging=Path(location.path).parent, format=_version(spec))
+        return shard_url, convert_recording(item, context, check)
+    with tempfile.TemporaryDirectory(prefix="roboflow-shard-") as tmp:
+        context = ConvertContext(config=config, staging=Path(tmp), format=_version(spec))
+        result = convert_recording(item, context, check)
+        session.check()
+        upload_tree(result.shard, shard_url)
+        shutil.rmtree(result.shard, ignore_errors=True)
+    return shard_url, result
+
+
+def _version(spec: BatchSpec) -> str:
+    """``v3.0``/``v2.1`` from the batch's format (``lerobot-v3.0`` in old records)."""
+    return spec.format.removeprefix("lerobot-")
