@@ -35,16 +35,15 @@ from roboflow.pipeline.scan import WorkItem
 from roboflow.provenance import run_provenance
 from roboflow.storage import open_storage, parse_url
 
-__all__ = ["MERGE_LEASE_TTL_S", "merge_batch", "remove_staging"]
+__all__ = ["merge_batch", "remove_staging"]
 
 log = logging.getLogger(__name__)
 
-#: The merge lease; renewed every third of it while the merge runs.
-MERGE_LEASE_TTL_S = 60.0
 
-
-def merge_batch(store: StateStore, batch_id: str, *, lease_ttl_s: float = MERGE_LEASE_TTL_S) -> dict[str, Any]:
+def merge_batch(store: StateStore, batch_id: str, *, lease_ttl_s: float = 60.0) -> dict[str, Any]:
     """Merge the batch if it is ready and nobody else is merging it; returns a small summary.
+
+    The merge lease lasts ``lease_ttl_s`` and is renewed every third of it while the merge runs.
 
     Raises:
         InfrastructureError: Storage or the state store failed (the batch stays Merging; retried later).

@@ -12,6 +12,7 @@ variable                          default  meaning
                                            empty, has lost its message: send it again
 ``ROBOFLOW_MERGE_GRACE_S``        30       a batch whose units are all done this long without a merge
                                            has lost its chord callback: merge it
+``ROBOFLOW_MERGE_LEASE_TTL_S``    60       the merge's lease; a merge silent this long is redone
 ================================  =======  ======================================================
 
 (*) else ``tikv://$TIKV_PD_ENDPOINTS``, else a SQLite file (see :func:`roboflow.coordination.factory.state_url_from_env`).
@@ -39,6 +40,7 @@ _TIMINGS = {
     "reconcile_interval_s": "ROBOFLOW_RECONCILE_INTERVAL_S",
     "requeue_after_s": "ROBOFLOW_REQUEUE_AFTER_S",
     "merge_grace_s": "ROBOFLOW_MERGE_GRACE_S",
+    "merge_lease_ttl_s": "ROBOFLOW_MERGE_LEASE_TTL_S",
 }
 
 
@@ -53,6 +55,7 @@ class FleetSettings:
     reconcile_interval_s: float = 15.0
     requeue_after_s: float = 120.0
     merge_grace_s: float = 30.0
+    merge_lease_ttl_s: float = 60.0
 
     @property
     def coordination(self) -> CoordinationConfig:

@@ -60,7 +60,8 @@ def convert_unit(self: Task, batch_id: str, unit_id: str) -> dict[str, Any]:
 def merge_batch(self: Task, batch_id: str) -> dict[str, Any]:
     """Merge the batch's shards into its dataset (idempotent)."""
     try:
-        return merger.merge_batch(runtime().store, batch_id)
+        rt = runtime()
+        return merger.merge_batch(rt.store, batch_id, lease_ttl_s=rt.settings.merge_lease_ttl_s)
     except InfrastructureError as err:
         return _retry(self, err, worker.retry_delay_s(self.request.retries + 1), {"batch_id": batch_id})
 

@@ -1,0 +1,32 @@
+"""Two `roboflow run` nodes, `roboflow submit --wait`: one dataset equal to `roboflow convert`'s, on both stores."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .conftest import MakeFleet
+from .readback import Recordings, assert_same_dataset
+
+
+def test_two_nodes_convert_a_batch_into_the_convert_dataset(
+    make_fleet: MakeFleet, store_url: str, recordings: Recordings, tmp_path: Path
+) -> None:
+    fleet = make_fleet(store_url)
+    fleet.node()
+    fleet.node()
+    out = tmp_path / "dataset"
+    done = fleet.submit(str(recordings.directory), "-c", str(recordings.config), "-o", str(out),
+                        "--batch-id", "e2e", "--wait", "--no-progress")
+    assert done.returncode == 0, done.stderr + fleet.log_tail()
+    assert done.stdout.strip() == "e2e"
+    assert "complete (6 recordings converted)" in done.stderr
+    assert_same_dataset(out, recordings)
+    assert not (tmp_path / ".dataset.staging").exists()  # staging removed after the merge
+
+    status = json.loads(fleet.cli("batch", "status", "e2e", "--json").stdout)
+    assert status["phase"] == "complete" and status["output"] == str(out)
+    assert status["units"] == {"pending": 0, "processing": 0, "complete": 6, "failed": 0, "dead": 0, "cancelled": 0}
+    jobs = json.loads(fleet.cli("jobs", "list", "--batch", "e2e", "--json").stdout)
+    assert sorted(job["source"] for job in jobs) == sorted(recordings.specs)
+    assert all(job["state"] == "complete" and job["attempts"] == 1 for job in jobs)
