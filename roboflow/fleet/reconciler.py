@@ -11,8 +11,9 @@ A pass (one leader at a time, through the lease ``roboflow/meta/reconciler``; ev
      messages were lost, e.g. Redis restarted): send them again;
    * Merging with the merge lease expired (the merging worker died): merge again.
 
-Everything it sends is idempotent, so a pass that races a slow message only costs a duplicate message.
-With every message lost, a batch still finishes.
+Everything it sends is idempotent, so a pass that races a slow message only costs a duplicate message; a
+scan or merge it sent is not sent again for the same batch before ``requeue_after_s`` (resp. ``merge_grace_s``)
+have passed. With every message lost, a batch still finishes.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from dataclasses import dataclass, field
 
 from roboflow.coordination import Reaper, StateStore, UnitState
@@ -59,6 +61,7 @@ class Reconciler:
         self.settings = settings
         self.owner = f"reconciler:{socket.gethostname()}:{os.getpid()}"
         self.reaper = Reaper(store, settings.coordination)
+        self._sent: dict[tuple[str, str], float] = {}
 
     def run_once(self) -> PassReport:
         report = PassReport()
@@ -83,13 +86,13 @@ class Reconciler:
         if phase.phase in FINAL_PHASES:
             return
         if phase.phase in (BatchPhase.PENDING, BatchPhase.DISCOVERING):
-            if now - phase.changed_at_ms > requeue_ms:
+            if now - phase.changed_at_ms > requeue_ms and self._due("scan", batch_id, self.settings.requeue_after_s):
                 log.info("batch %s %s for long: scanning again", batch_id, phase.phase.value)
                 self.dispatch.scan(batch_id)
                 report.scans.append(batch_id)
             return
         if phase.phase is BatchPhase.MERGING:
-            if self._merge_lease_expired(batch_id, now):
+            if self._merge_lease_expired(batch_id, now) and self._due("merge", batch_id, self.settings.merge_grace_s):
                 log.info("batch %s: merge lease expired, merging again", batch_id)
                 self.dispatch.merge(batch_id)
                 report.merges.append(batch_id)
@@ -97,7 +100,8 @@ class Reconciler:
         units = list_units(self.store, batch_id)
         if all(u.state in TERMINAL_UNITS for u in units):
             last = max((u.updated_at_ms for u in units), default=phase.changed_at_ms)
-            if now - last > int(self.settings.merge_grace_s * 1000):
+            grace = self.settings.merge_grace_s
+            if now - last > int(grace * 1000) and self._due("merge", batch_id, grace):
                 log.info("batch %s: every unit finished and no merge came: merging", batch_id)
                 self.dispatch.merge(batch_id)
                 report.merges.append(batch_id)
@@ -107,6 +111,14 @@ class Reconciler:
         if stale and self.dispatch.convert_backlog() == 0:
             log.info("batch %s: %d units lost their messages: sending again", batch_id, len(stale))
             self._resend(batch_id, stale, report)
+
+    def _due(self, what: str, batch_id: str, every_s: float) -> bool:
+        """Whether ``what`` may be sent for the batch now (at most once per ``every_s``); if so, note it."""
+        now = time.monotonic()
+        if now - self._sent.get((what, batch_id), -every_s) < every_s:
+            return False
+        self._sent[(what, batch_id)] = now
+        return True
 
     def _resend(self, batch_id: str, unit_ids: list[str], report: PassReport) -> None:
         self.dispatch.convert(batch_id, unit_ids)

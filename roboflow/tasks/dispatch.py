@@ -32,9 +32,12 @@ class CeleryDispatcher:
         app.send_task("roboflow.merge_batch", (batch_id,))
 
     def convert_backlog(self) -> int | None:
+        """Messages in the convert queue; 0 when the broker knows no such queue (e.g. Redis restarted empty)."""
         with app.connection_for_read() as connection:
             try:
                 declared = connection.default_channel.queue_declare(queue="convert", passive=True)
+            except connection.channel_errors:
+                return 0
             except Exception:  # noqa: BLE001 - a broker that cannot tell: unknown, never "empty"
                 return None
             return int(declared.message_count)

@@ -22,11 +22,11 @@ class Recordings:
     reference: Path
 
 
-def assert_same_dataset(out: Path, recordings: Recordings, *, skipped: tuple[str, ...] = ()) -> None:
-    """``out`` is the dataset `roboflow convert` writes from the same inputs (minus ``skipped`` recordings)."""
+def assert_same_dataset(out: Path, recordings: Recordings) -> None:
+    """``out`` is the dataset `roboflow convert` writes from the same inputs."""
     assert validate_dataset(out) == []
     info, episodes, provenance = read_dataset(out)
-    expected = [path for path in sorted(recordings.specs) if Path(path).name not in skipped]
+    expected = sorted(recordings.specs)
     assert info["total_episodes"] == len(episodes) == len(expected)
     sources = [entry["source"]["url"] for entry in provenance["episodes"]]
     assert sources == [Path(path).as_uri() for path in expected]
@@ -34,7 +34,6 @@ def assert_same_dataset(out: Path, recordings: Recordings, *, skipped: tuple[str
         (alignment,) = entry["alignment"]
         check_episode(episode, alignment, recordings.specs[path])
     assert [e.index for e in episodes] == list(range(len(expected)))
-    if not skipped:
-        for data in sorted((recordings.reference / "data").rglob("*.parquet")):
-            relative = data.relative_to(recordings.reference)
-            assert pq.read_table(out / relative).equals(pq.read_table(data)), relative
+    for data in sorted((recordings.reference / "data").rglob("*.parquet")):
+        relative = data.relative_to(recordings.reference)
+        assert pq.read_table(out / relative).equals(pq.read_table(data)), relative
