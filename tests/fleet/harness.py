@@ -118,7 +118,7 @@ class Fleet:
         node.wait()
 
     def submit(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.command("submit", *args), env=self.env, cwd=self.workdir, capture_output=True,
+        return subprocess.run(self.command("submit", *args), check=False, env=self.env, cwd=self.workdir, capture_output=True,
                               text=True, timeout=timeout)
 
     def submit_async(self, *args: str) -> subprocess.Popen[str]:
@@ -126,7 +126,7 @@ class Fleet:
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.command(*args), env=self.env, cwd=self.workdir, capture_output=True, text=True,
+        return subprocess.run(self.command(*args), check=False, env=self.env, cwd=self.workdir, capture_output=True, text=True,
                               timeout=60)
 
     def node_of(self, pid: int) -> subprocess.Popen[bytes] | None:

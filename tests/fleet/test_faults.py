@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from storage.servers.fault_proxy import Fault
 from storage.servers.fixtures import S3_KEYS
 from tikv_emulator import Emulator
