@@ -73,7 +73,7 @@ def run_unit(rt: Runtime, batch_id: str, unit_id: str) -> UnitOutcome:
         shard_url, result = _convert(rt, spec, claim)
         unit = complete_unit(session, claim, {
             "shard": shard_url, "frames": result.frames, "episodes": len(result.episodes),
-            "seconds": round(result.seconds, 3),
+            "seconds": round(result.seconds, 3), "claimed_at_ms": claim.unit.updated_at_ms,
         })
         return UnitOutcome(_summary(unit))
     except (LeaseLostError, IllegalTransitionError) as err:

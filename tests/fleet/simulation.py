@@ -3,7 +3,9 @@
 Units reach the workers as they would through a broker: a queue of unit ids, each sent once plus a
 duplicate for every ``duplicate_every``-th unit (redelivery), which the claim must turn away. Workers are
 threads (each its own :class:`WorkerSession`: lease and heartbeat thread) in a few spawned processes, one store
-per process. Used by ``tests/fleet/test_control_plane_scale.py`` (small) and ``bench/fleet_scale.py`` (10,000
+per process. A worker whose session stepped down (an overloaded store delayed its renewals) starts a new
+one, as a fleet worker does; this process plays the reconciler: it runs the reaper and sends reclaimed
+units again, and stops the workers once every unit is done. Used by ``tests/fleet/test_control_plane_scale.py`` (small) and ``bench/fleet_scale.py`` (10,000
 units, 100 workers).
 """
 
@@ -30,9 +32,10 @@ class ScaleResult:
     seconds: float
     claims: int
     turned_away: int
+    stepped_down: int
     p50_claim_ms: float
     p99_claim_ms: float
-    completed_once: int
+    complete: int
     lost: int
 
     @property
@@ -73,32 +76,42 @@ def _record(url: str, batch: str, units: int) -> tuple[float, int]:
 
 
 def _process(url: str, batch: str, index: int, threads: int, lease_ttl_s: float, work: Any, ready: Any, go: Any,
-             results: Any) -> None:
+             done: Any, results: Any) -> None:
     from roboflow.coordination import CoordinationConfig, WorkerSession, open_store
-    from roboflow.coordination.errors import IllegalTransitionError
+    from roboflow.coordination.errors import IllegalTransitionError, LeaseLostError
     from roboflow.coordination.units import claim_unit, complete_unit
 
     store = open_store(url)
     config = CoordinationConfig(lease_ttl_s=lease_ttl_s, heartbeat_timeout_s=lease_ttl_s)
-    sessions = [WorkerSession(store, f"sim-{index}-{t}", config).start() for t in range(threads)]
+    sessions = [WorkerSession(store, f"sim-{index}-{t}-0", config).start() for t in range(threads)]
     latencies: list[float] = []
-    counts = {"claims": 0, "turned_away": 0}
+    counts = {"claims": 0, "turned_away": 0, "stepped_down": 0}
     lock = threading.Lock()
 
     def run(session: WorkerSession) -> None:
+        incarnation = 0
         while True:
             unit_id = work.get()
             if unit_id == _STOP:
+                session.stop()
                 return
+            if session.lost:
+                incarnation += 1
+                with lock:
+                    counts["stepped_down"] += 1
+                session = WorkerSession(store, f"{session.pod_id.rsplit('-', 1)[0]}-{incarnation}", config).start()
             started = time.perf_counter()
             try:
                 claim = claim_unit(session, batch, unit_id)
+                latency = time.perf_counter() - started
+                complete_unit(session, claim, {"worker": session.pod_id})
             except IllegalTransitionError:
                 with lock:
                     counts["turned_away"] += 1
                 continue
-            latency = time.perf_counter() - started
-            complete_unit(session, claim, {"worker": session.pod_id})
+            except LeaseLostError:
+                continue  # the reaper gives the unit back and it is sent again
+            done.put(unit_id)
             with lock:
                 latencies.append(latency)
                 counts["claims"] += 1
@@ -110,8 +123,6 @@ def _process(url: str, batch: str, index: int, threads: int, lease_ttl_s: float,
         thread.start()
     for thread in pool:
         thread.join()
-    for session in sessions:
-        session.stop()
     store.close()
     results.put((counts, latencies))
 
@@ -119,14 +130,14 @@ def _process(url: str, batch: str, index: int, threads: int, lease_ttl_s: float,
 def simulate(url: str, *, units: int, workers: int, processes: int = 4, duplicate_every: int = 20,
              lease_ttl_s: float = 30.0, batch: str = "scale") -> ScaleResult:
     """Run the load against the store at ``url``; checks nothing, reports everything (see :class:`ScaleResult`)."""
-    from roboflow.coordination import UnitState, open_store
+    from roboflow.coordination import CoordinationConfig, Reaper, UnitState, open_store
     from roboflow.coordination.units import list_units
 
     record_s, record_transactions = _record(url, batch, units)
     ctx = multiprocessing.get_context("spawn")
-    work, ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Queue(), ctx.Event()
+    work, ready, results, done, go = ctx.Queue(), ctx.Queue(), ctx.Queue(), ctx.Queue(), ctx.Event()
     per_process = [workers // processes + (1 if i < workers % processes else 0) for i in range(processes)]
-    procs = [ctx.Process(target=_process, args=(url, batch, i, n, lease_ttl_s, work, ready, go, results))
+    procs = [ctx.Process(target=_process, args=(url, batch, i, n, lease_ttl_s, work, ready, go, done, results))
              for i, n in enumerate(per_process) if n]
     for proc in procs:
         proc.start()
@@ -136,10 +147,24 @@ def simulate(url: str, *, units: int, workers: int, processes: int = 4, duplicat
         work.put(f"u{i:05d}")
         if duplicate_every and i % duplicate_every == 0:
             work.put(f"u{i:05d}")
-    for _ in range(workers):
-        work.put(_STOP)
     started = time.perf_counter()
     go.set()
+    store = open_store(url)
+    reaper = Reaper(store, CoordinationConfig(lease_ttl_s=lease_ttl_s, heartbeat_timeout_s=lease_ttl_s))
+    finished: set[str] = set()
+    next_reap = time.monotonic() + 1
+    while len(finished) < units:
+        try:
+            finished.add(done.get(timeout=1))
+        except queue.Empty:
+            pass
+        if time.monotonic() >= next_reap:
+            for reclaim in reaper.reap_once():
+                work.put(reclaim.unit_id)
+            next_reap = time.monotonic() + 1
+    store.close()
+    for _ in range(workers):
+        work.put(_STOP)
     outcomes = []
     for _ in procs:
         try:
@@ -153,7 +178,7 @@ def simulate(url: str, *, units: int, workers: int, processes: int = 4, duplicat
     store = open_store(url)
     final = list_units(store, batch)
     store.close()
-    once = sum(1 for u in final if u.state is UnitState.COMPLETE and u.attempts == 1)
+    once = sum(1 for u in final if u.state is UnitState.COMPLETE)
 
     def quantile(q: float) -> float:
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0
@@ -161,6 +186,7 @@ def simulate(url: str, *, units: int, workers: int, processes: int = 4, duplicat
     return ScaleResult(
         units=units, workers=workers, record_s=record_s, record_transactions=record_transactions, seconds=elapsed,
         claims=sum(c["claims"] for c, _ in outcomes), turned_away=sum(c["turned_away"] for c, _ in outcomes),
-        p50_claim_ms=quantile(0.5), p99_claim_ms=quantile(0.99), completed_once=once,
+        stepped_down=sum(c["stepped_down"] for c, _ in outcomes),
+        p50_claim_ms=quantile(0.5), p99_claim_ms=quantile(0.99), complete=once,
         lost=sum(1 for u in final if u.state is not UnitState.COMPLETE),
     )
