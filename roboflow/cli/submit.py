@@ -71,7 +71,13 @@ def submit(inputs: tuple[str, ...], config_path: Path, out: str, fmt: str | None
     store = open_fleet_store()
     options = SubmitOptions(format=fmt, batch_id=batch_id, max_attempts=max_attempts, strict=strict,
                             overwrite=overwrite, staging_url=FleetSettings.from_env().staging_url)
-    spec = submit_batch(store, sources, config, output, options)
+    from roboflow.coordination.errors import IllegalTransitionError
+
+    try:
+        spec = submit_batch(store, sources, config, output, options)
+    except IllegalTransitionError as err:
+        raise ConfigError(f"batch {batch_id!r} exists already with other inputs or settings", path=err.path,
+                          hint="choose another --batch-id, or leave it out for a new one") from err
     try:
         from roboflow.tasks import CeleryDispatcher
 
