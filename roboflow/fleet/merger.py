@@ -1,8 +1,9 @@
 """Merging a batch: the Complete units' shards → the dataset, published once, then staging removed.
 
 The merge runs under the batch's lease (``roboflow/batch/{id}/lock``), kept alive while it works: Running →
-Merging → Complete (or Failed by the batch's policy), each a compare-and-set under the lease. Shards are
-merged in sorted source order, so episode numbering is the one ``roboflow convert`` gives the same inputs.
+Merging → Complete (or Failed by the batch's policy), each a compare-and-set under the lease. Shards (one
+per episode) are merged in sorted source order, then episode order, so episode numbering is the one
+``roboflow convert`` gives the same inputs.
 It is idempotent: a final batch is left alone; a merge killed midway is redone by whoever takes the expired
 lease, from the shards; a dataset this batch already published (its ``meta/roboflow.json`` names the batch)
 is not published again.
@@ -74,11 +75,14 @@ def _merge_under(store: StateStore, spec: BatchSpec, units: Sequence[WorkUnit], 
     complete = sorted((u for u in units if u.state is UnitState.COMPLETE), key=lambda u: u.source_url)
     skipped = [{"source": u.source_url, "error": u.error or u.state.value} for u in units
                if u.state is not UnitState.COMPLETE]
-    results = [ShardResult(item=WorkItem(i, u.source_url, u.unit_id), shard=str((u.result or {})["shard"]),
-                           episodes=()) for i, u in enumerate(complete)]
+    parts = [(u, str(part)) for u in complete for part in (u.result or {}).get("shards", [])]
+    results = [ShardResult(item=WorkItem(i, u.source_url, u.unit_id), shard=part, episodes=())
+               for i, (u, part) in enumerate(parts)]
     for result, reason in incompatible_shards(results):
-        skipped.append({"source": result.item.url, "error": f"{result.item.url}: {reason}"})
-        results.remove(result)
+        if not any(s["source"] == result.item.url for s in skipped):
+            skipped.append({"source": result.item.url, "error": f"{result.item.url}: {reason}"})
+    results = [r for r in results if not any(s["source"] == r.item.url for s in skipped)]
+    converted = len({r.item.url for r in results})
     strict = bool(spec.limits.get("strict"))
     if not results or (strict and skipped):
         why = skipped[0]["error"] if skipped else "no recordings"
@@ -90,7 +94,7 @@ def _merge_under(store: StateStore, spec: BatchSpec, units: Sequence[WorkUnit], 
     fmt = spec.format.removeprefix("lerobot-")
     try:
         if not _published_by(spec):
-            provenance = {**run_provenance(batch_config(spec), format=fmt, converted=len(results), skipped=skipped),
+            provenance = {**run_provenance(batch_config(spec), format=fmt, converted=converted, skipped=skipped),
                           "batch_id": batch_id}
             overwrite = bool(spec.limits.get("overwrite")) or _partial_of(spec)
             merge_shards(results, spec.output_url, MergeContext(fmt, overwrite, provenance))
@@ -98,7 +102,7 @@ def _merge_under(store: StateStore, spec: BatchSpec, units: Sequence[WorkUnit], 
         set_phase(store, batch_id, BatchPhase.FAILED, lease=lease, message=str(err))
         log.warning("batch %s failed at merge: %s", batch_id, err)
         return BatchPhase.FAILED
-    message = f"{len(results)} recordings converted" + (f", {len(skipped)} skipped" if skipped else "")
+    message = f"{converted} recordings converted" + (f", {len(skipped)} skipped" if skipped else "")
     set_phase(store, batch_id, BatchPhase.COMPLETE, lease=lease, message=message)
     log.info("batch %s complete: %s", batch_id, message)
     return BatchPhase.COMPLETE

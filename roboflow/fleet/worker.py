@@ -2,33 +2,38 @@
 
 The claim in the state store is what de-duplicates work: a unit already Complete answers with its recorded
 result, one held under a live lease by another worker is left alone. While converting, every few hundred
-messages the worker checks its session (a fenced or partitioned worker stops within a second). The shard
-goes to ``<staging>/<unit_id>/attempt-<n>``: a zombie of an earlier attempt can never write into the shard
-that the merge will read. User errors fail the unit for good; infrastructure errors give it back for a
+messages the worker checks its session (a fenced or partitioned worker stops within a second). Each episode
+becomes a one-episode part, ``<staging>/<unit_id>/attempt-<n>/part-NNNN``, staged as soon as it is finished and
+named in the worker's checkpoint: a unit reclaimed after a kill resumes at its first unfinished episode,
+reusing the parts of earlier attempts, and a zombie of an earlier attempt can never write into a part the
+merge will read. User errors fail the unit for good; infrastructure errors give it back for a
 retry with backoff, until ``max_attempts`` makes it Dead.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from roboflow.config import parse_config
 from roboflow.config.model import Config
 from roboflow.coordination.batches import get_batch
+from roboflow.coordination.checkpoints import save_checkpoint
 from roboflow.coordination.errors import IllegalTransitionError, LeaseLostError
 from roboflow.coordination.records import BatchSpec, UnitState, WorkUnit
 from roboflow.coordination.units import Claim, claim_unit, complete_unit, fail_unit, get_unit
 from roboflow.errors import InfrastructureError, StateError, UserError
 from roboflow.fleet.batch import staging_root
 from roboflow.fleet.runtime import Runtime
-from roboflow.pipeline.convert import ConvertContext, ShardResult, convert_recording
+from roboflow.pipeline.convert import ConvertContext, EpisodeParts, ShardResult, convert_recording
+from roboflow.pipeline.merge import shard_info
 from roboflow.pipeline.scan import WorkItem
-from roboflow.storage import parse_url, upload_tree
+from roboflow.storage import open_storage, parse_url, upload_tree
 
 __all__ = ["UnitOutcome", "retry_delay_s", "run_unit"]
 
@@ -70,9 +75,9 @@ def run_unit(rt: Runtime, batch_id: str, unit_id: str) -> UnitOutcome:
         return UnitOutcome({"unit_id": unit_id, "state": "lost"})
     spec = get_batch(rt.store, batch_id).spec
     try:
-        shard_url, result = _convert(rt, spec, claim)
+        parts, frames, result = _convert(rt, spec, claim)
         unit = complete_unit(session, claim, {
-            "shard": shard_url, "frames": result.frames, "episodes": len(result.episodes),
+            "shards": parts, "frames": frames, "episodes": len(parts), "resumed_at": len(parts) - len(result.parts),
             "seconds": round(result.seconds, 3), "claimed_at_ms": claim.unit.updated_at_ms,
         })
         return UnitOutcome(_summary(unit))
@@ -117,28 +122,51 @@ def batch_config(spec: BatchSpec) -> Config:
     return config
 
 
-def _convert(rt: Runtime, spec: BatchSpec, claim: Claim) -> tuple[str, ShardResult]:
-    """Convert the claimed unit into its staging location; returns the shard's URL and the result."""
+def _convert(rt: Runtime, spec: BatchSpec, claim: Claim) -> tuple[list[str], int, ShardResult]:
+    """Convert the claimed unit, an episode per part, resuming after the parts its checkpoint names.
+
+    Returns every part's URL (earlier attempts' first), the frames in them, and this attempt's result.
+    """
     session = rt.session()
     unit = claim.unit
-    shard_url = f"{staging_root(spec)}/{unit.unit_id}/attempt-{unit.attempts}"
-    item = WorkItem(index=0, url=unit.source_url, key=f"attempt-{unit.attempts}")
+    done: list[str] = list(claim.checkpoint.data.get("parts", []))
+    frames = int(claim.checkpoint.data.get("frames", 0))
+    attempt_url = f"{staging_root(spec)}/{unit.unit_id}/attempt-{unit.attempts}"
+    remote = parse_url(attempt_url).scheme != "file"
 
     def check(_done: int, _total: int | None) -> None:
         session.check()
 
-    location = parse_url(shard_url)
-    config = batch_config(spec)
-    if location.scheme == "file":
-        context = ConvertContext(config=config, staging=Path(location.path).parent, format=_version(spec))
-        return shard_url, convert_recording(item, context, check)
+    def staged(part: Path, position: int) -> None:
+        nonlocal frames
+        url = f"{attempt_url}/{part.name}"
+        if remote:
+            upload_tree(part, url)
+            shutil.rmtree(part, ignore_errors=True)
+        done.append(url)
+        frames += shard_info(url)["total_frames"]
+        save_checkpoint(session, claim, frame_index=frames - 1, episode_index=position,
+                        data={"parts": done, "next": position + 1, "frames": frames})
+
+    parts = EpisodeParts(resume_at=int(claim.checkpoint.data.get("next", 0)), on_part=staged)
+    item = WorkItem(index=0, url=unit.source_url, key=PurePosixPath(attempt_url).name)
     with tempfile.TemporaryDirectory(prefix="roboflow-shard-") as tmp:
-        context = ConvertContext(config=config, staging=Path(tmp), format=_version(spec))
-        result = convert_recording(item, context, check)
-        session.check()
-        upload_tree(result.shard, shard_url)
-        shutil.rmtree(result.shard, ignore_errors=True)
-    return shard_url, result
+        root = Path(tmp) if remote else Path(parse_url(attempt_url).path).parent
+        context = ConvertContext(config=batch_config(spec), staging=root, format=_version(spec))
+        result = convert_recording(item, context, check, parts)
+    for url in done:
+        _stamp_source(url, result.source)
+    return done, frames, result
+
+
+def _stamp_source(part_url: str, facts: dict[str, Any]) -> None:
+    """Put the recording's size and SHA-256 (known once it was read whole) into a part's provenance."""
+    storage = open_storage(part_url)
+    with storage.reader("meta/roboflow.json") as stream:
+        provenance = json.load(stream)
+    provenance["source"] = facts
+    with storage.writer("meta/roboflow.json") as out:
+        out.write(json.dumps(provenance, indent=2).encode())
 
 
 def _version(spec: BatchSpec) -> str:

@@ -23,7 +23,7 @@ import numpy as np
 from roboflow.align import AlignmentReport
 from roboflow.config.model import Config
 from roboflow.config.schema import video_settings
-from roboflow.errors import RoboflowError, SourceError
+from roboflow.errors import DatasetError, RoboflowError, SourceError
 from roboflow.features.plan import FeaturePlan
 from roboflow.lerobot.dataset import DatasetWriter
 from roboflow.lerobot.spec import FlushSettings
@@ -32,7 +32,7 @@ from roboflow.pipeline.recording import open_recording
 from roboflow.pipeline.scan import WorkItem
 from roboflow.storage import StorageOptions
 
-__all__ = ["ConvertContext", "Progress", "ShardResult", "convert_recording"]
+__all__ = ["ConvertContext", "EpisodeParts", "Progress", "ShardResult", "convert_recording"]
 
 #: ``progress(messages_done, messages_total or None)``, called every few hundred messages.
 Progress = Callable[[int, int | None], None]
@@ -68,6 +68,7 @@ class ShardResult:
         source: URL, size, SHA-256 and format of the recording.
         frames: Frames written over all episodes.
         seconds: Wall time of the conversion.
+        parts: With :class:`EpisodeParts`: the one-episode parts written by this call, in order.
     """
 
     item: WorkItem
@@ -77,6 +78,23 @@ class ShardResult:
     source: dict[str, Any] = field(default_factory=dict)
     frames: int = 0
     seconds: float = 0.0
+    parts: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeParts:
+    """Write each episode as a one-episode dataset of its own, ``<shard>/part-NNNN`` (NNNN: the episode's position
+    in the recording), so that a conversion stopped between episodes can resume at the first unfinished one.
+
+    Attributes:
+        resume_at: Episodes (written, or skipped as too short) that an earlier attempt finished: their messages are
+            read again but nothing of them is written.
+        on_part: Called with each finished part's directory and position, in order, as soon as it is complete
+            (a fleet worker stages it and saves a checkpoint naming it).
+    """
+
+    resume_at: int = 0
+    on_part: Callable[[Path, int], None] | None = None
 
 
 class _ShardWriter:
@@ -91,15 +109,18 @@ class _ShardWriter:
         self.skipped: list[dict[str, Any]] = []
         self.frames = 0
 
+    def _new_writer(self, out: Path, features: dict[str, np.ndarray]) -> DatasetWriter:
+        config = self.context.config
+        return DatasetWriter(
+            out, self.plan.dataset_spec(features), format=self.context.format,
+            video=video_settings(config.video),
+            flushing=FlushSettings(config.flushing.max_frames_per_chunk, config.flushing.max_memory_bytes),
+            overwrite=True,
+        )
+
     def add(self, features: dict[str, np.ndarray], task: str) -> None:
         if self.writer is None:
-            config = self.context.config
-            self.writer = DatasetWriter(
-                self.shard, self.plan.dataset_spec(features), format=self.context.format,
-                video=video_settings(config.video),
-                flushing=FlushSettings(config.flushing.max_frames_per_chunk, config.flushing.max_memory_bytes),
-                overwrite=True,
-            )
+            self.writer = self._new_writer(self.shard, features)
         self.writer.add_frame(features, task)
         self.frames += 1
 
@@ -116,9 +137,68 @@ class _ShardWriter:
             self.writer.abort()
         shutil.rmtree(self.shard, ignore_errors=True)
 
+    def finalize(self, facts: dict[str, Any]) -> None:
+        assert self.writer is not None
+        self.writer.finalize({"source": facts, "alignment": self.episodes, "skipped_episodes": self.skipped})
 
-def convert_recording(item: WorkItem, context: ConvertContext, progress: Progress | None = None) -> ShardResult:
-    """Convert one recording into the shard ``context.staging / item.key``.
+
+class _PartWriter(_ShardWriter):
+    """The episode sink of :class:`EpisodeParts`: one dataset per episode; finished parts survive a failure."""
+
+    def __init__(self, shard: Path, plan: FeaturePlan, context: ConvertContext, parts: EpisodeParts,
+                 url: str) -> None:
+        super().__init__(shard, plan, context)
+        self.parts = parts
+        self.url = url
+        self.position = 0
+        self.written: list[Path] = []
+
+    @property
+    def _resumed(self) -> bool:
+        return self.position < self.parts.resume_at
+
+    def _part(self) -> Path:
+        return self.shard / f"part-{self.position:04d}"
+
+    def add(self, features: dict[str, np.ndarray], task: str) -> None:
+        if self._resumed:
+            return
+        if self.writer is None:
+            self.writer = self._new_writer(self._part(), features)
+        self.writer.add_frame(features, task)
+        self.frames += 1
+
+    def end_episode(self, report: AlignmentReport) -> None:
+        if not self._resumed:
+            assert self.writer is not None
+            self.writer.save_episode()
+            self.writer.finalize({"source": {"url": self.url}, "alignment": [report.to_dict()], "skipped_episodes": []})
+            self.writer = None
+            self.episodes.append(report.to_dict())
+            self.written.append(self._part())
+            if self.parts.on_part is not None:
+                self.parts.on_part(self._part(), self.position)
+        self.position += 1
+
+    def skip_episode(self, report: AlignmentReport, reason: str) -> None:
+        if not self._resumed:
+            super().skip_episode(report, reason)
+        self.position += 1
+
+    def abort(self) -> None:
+        """Abort the episode being written; finished parts stay (a checkpoint may name them)."""
+        if self.writer is not None:
+            self.writer.abort()
+            shutil.rmtree(self._part(), ignore_errors=True)
+
+    def finalize(self, facts: dict[str, Any]) -> None:
+        if not self.written and not self.parts.resume_at:
+            raise DatasetError("no episode was written", path=self.url)
+
+
+def convert_recording(item: WorkItem, context: ConvertContext, progress: Progress | None = None,
+                      parts: EpisodeParts | None = None) -> ShardResult:
+    """Convert one recording into the shard ``context.staging / item.key`` (with ``parts``: into its parts).
 
     Raises:
         UserError: The recording cannot be converted (unreadable, a mapped topic missing, no frames, ...);
@@ -133,7 +213,8 @@ def convert_recording(item: WorkItem, context: ConvertContext, progress: Progres
     try:
         with open_recording(item.url, context.storage) as (source, hasher):
             plan = FeaturePlan(context.config, source.channels, item.url)
-            sink = _ShardWriter(shard, plan, context)
+            sink = _ShardWriter(shard, plan, context) if parts is None else _PartWriter(
+                shard, plan, context, parts, item.url)
             stream = EpisodeStream(plan, context.config, sink)
             total = _message_total(source, stream.topics) if progress is not None else None
             done = 0
@@ -146,8 +227,7 @@ def convert_recording(item: WorkItem, context: ConvertContext, progress: Progres
             if progress is not None:
                 progress(done, total)
             facts = {**hasher.result().to_dict(), "format": source.format}
-        assert sink.writer is not None
-        sink.writer.finalize({"source": facts, "alignment": sink.episodes, "skipped_episodes": sink.skipped})
+        sink.finalize(facts)
     except RoboflowError as err:
         _cleanup(stream, sink, shard)
         raise _about(err, item.url) from err
@@ -160,6 +240,7 @@ def convert_recording(item: WorkItem, context: ConvertContext, progress: Progres
     return ShardResult(
         item=item, shard=shard, episodes=tuple(sink.episodes), skipped_episodes=tuple(sink.skipped),
         source=facts, frames=sink.frames, seconds=time.monotonic() - started,
+        parts=tuple(sink.written) if isinstance(sink, _PartWriter) else (),
     )
 
 
@@ -178,8 +259,9 @@ def _cleanup(stream: EpisodeStream | None, sink: _ShardWriter | None, shard: Pat
     if stream is not None:
         stream.close()
     if sink is not None:
-        sink.abort()
-    shutil.rmtree(shard, ignore_errors=True)
+        sink.abort()  # a part writer keeps its finished parts
+    else:
+        shutil.rmtree(shard, ignore_errors=True)
 
 
 def _about(err: RoboflowError, url: str) -> RoboflowError:
