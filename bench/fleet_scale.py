@@ -7,14 +7,23 @@ transactions), claims/s, p50/p99 claim latency, duplicates turned away, and whet
 exactly once. ``relost``: sessions that stepped down (renewals delayed by the loaded store) and were replaced,
 their units reaped and sent again.
 
+Then the scanner's side on SQLite and a private redis-server: ``scan_batch`` over a directory of ``--units``
+(empty) recordings, recording the units and sending the chord (a convert message per unit): wall time, peak
+traced Python memory, messages queued.
+
 Run: ``python3.11 bench/fleet_scale.py [--units 10000] [--workers 100] [--stores sqlite,tikv]``
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import socket
+import subprocess
 import sys
 import tempfile
+import time
+import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,6 +59,46 @@ def main() -> None:
         verdict = "yes" if r.claims == r.complete == r.units and not r.lost else f"NO (lost {r.lost})"
         print(f"{kind:<8}{r.units:>7}{r.workers:>8}{r.record_s:>9.2f}{r.record_transactions:>6}"
               f"{r.claims_per_s:>10.1f}{r.p50_claim_ms:>8.1f}{r.p99_claim_ms:>8.1f}{r.turned_away:>6}{r.stepped_down:>7}  {verdict}")
+
+    scan_and_send(args.units)
+
+
+def scan_and_send(units: int) -> None:
+    """Record ``units`` units and send their chord through a real Redis; print time and peak memory."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    redis = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
+                             stdout=subprocess.DEVNULL)
+    os.environ["ROBOFLOW_BROKER_URL"] = f"redis://127.0.0.1:{port}/0"
+    try:
+        time.sleep(0.5)
+        import redis as redis_client
+
+        from roboflow.coordination import open_store
+        from roboflow.coordination.batches import create_batch
+        from roboflow.coordination.records import BatchSpec
+        from roboflow.fleet.scanner import scan_batch
+        from roboflow.tasks import CeleryDispatcher
+
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "in"
+            folder.mkdir()
+            for i in range(units):
+                (folder / f"r{i:05d}.mcap").write_bytes(b"")
+            store = open_store(f"sqlite://{Path(tmp) / 'state.db'}")
+            create_batch(store, BatchSpec("scan", (str(folder),), str(Path(tmp) / "out")))
+            tracemalloc.start()
+            started = time.perf_counter()
+            recorded = scan_batch(store, "scan", CeleryDispatcher())
+            seconds = time.perf_counter() - started
+            peak = tracemalloc.get_traced_memory()[1]
+            queued = redis_client.Redis(port=port).llen("convert")
+        print(f"scan_batch: {recorded} units recorded and {queued} convert messages sent in {seconds:.1f} s, "
+              f"peak traced memory {peak / 1e6:.0f} MB")
+    finally:
+        redis.terminate()
+        redis.wait()
 
 
 if __name__ == "__main__":
