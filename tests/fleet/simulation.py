@@ -103,14 +103,18 @@ def _process(url: str, batch: str, index: int, threads: int, lease_ttl_s: float,
             started = time.perf_counter()
             try:
                 claim = claim_unit(session, batch, unit_id)
-                latency = time.perf_counter() - started
-                complete_unit(session, claim, {"worker": session.pod_id})
             except IllegalTransitionError:
                 with lock:
                     counts["turned_away"] += 1
                 continue
             except LeaseLostError:
-                continue  # the reaper gives the unit back and it is sent again
+                work.put(unit_id)  # not claimed: send it again (the reconciler's job in a fleet)
+                continue
+            latency = time.perf_counter() - started
+            try:
+                complete_unit(session, claim, {"worker": session.pod_id})
+            except LeaseLostError:
+                continue  # claimed by a session that stepped down: the reaper gives it back, it is sent again
             done.put(unit_id)
             with lock:
                 latencies.append(latency)
