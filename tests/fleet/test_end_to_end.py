@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from roboflow.coordination import open_store
+from roboflow.fleet.merger import merge_batch
+
 from .conftest import MakeFleet
 from .readback import Recordings, assert_same_dataset
 
@@ -30,3 +33,12 @@ def test_two_nodes_convert_a_batch_into_the_convert_dataset(
     jobs = json.loads(fleet.cli("jobs", "list", "--batch", "e2e", "--json").stdout)
     assert sorted(job["source"] for job in jobs) == sorted(recordings.specs)
     assert all(job["state"] == "complete" and job["attempts"] == 1 for job in jobs)
+
+    published = {path: path.stat().st_mtime_ns for path in out.rglob("*")}
+    store = open_store(store_url)
+    try:
+        again = merge_batch(store, "e2e")  # a late duplicate merge message
+    finally:
+        store.close()
+    assert again == {"batch_id": "e2e", "phase": "complete", "merged": False}
+    assert {path: path.stat().st_mtime_ns for path in out.rglob("*")} == published

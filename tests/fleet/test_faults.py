@@ -202,3 +202,20 @@ def test_a_corrupt_recording_fails_its_unit_and_the_rest_complete(
     (failed,) = [u for u in _units(sqlite_url, "corrupt") if u.state is not UnitState.COMPLETE]
     assert failed.state is UnitState.FAILED and failed.attempts == 1 and failed.source_url == str(bad)
     assert failed.error and failed.error.startswith(str(bad))
+
+
+def test_strict_fails_the_batch_and_publishes_nothing(make_fleet: MakeFleet, sqlite_url: str,
+                                                     recordings: Recordings, tmp_path: Path) -> None:
+    bad = tmp_path / "bad" / "broken.bag"
+    bad.parent.mkdir()
+    bad.write_bytes(b"#ROSBAG V2.0\n" + b"\xff" * 100)
+    fleet = make_fleet(sqlite_url)
+    fleet.node()
+    out = tmp_path / "dataset"
+    submit = _submit(fleet, recordings, out, "strict", str(bad), "--strict")
+
+    code, stderr = _finish(fleet, submit)
+    assert code == 1, stderr + fleet.log_tail()
+    assert "batch strict failed: --strict: a recording failed:" in stderr and str(bad) in stderr
+    assert not out.exists()
+    assert not (tmp_path / ".dataset.staging").exists()
