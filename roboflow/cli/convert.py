@@ -14,8 +14,7 @@ from pathlib import Path
 
 import click
 
-from roboflow.config import FORMATS, load_config
-from roboflow.errors import ConfigError
+from roboflow.cli.conversion import conversion_options, load_inputs
 from roboflow.pipeline.local import RunOptions, run_local
 from roboflow.pipeline.progress import LogProgress, TerminalProgress, summary_table
 
@@ -23,13 +22,7 @@ __all__ = ["convert"]
 
 
 @click.command("convert")
-@click.argument("inputs", nargs=-1, metavar="INPUT...")
-@click.option("-c", "--config", "config_path", required=True, type=click.Path(path_type=Path),
-              help="The conversion config (TOML); see docs/convert.md.")
-@click.option("-o", "--output", "out", required=True,
-              help="The dataset to write: a directory, or a storage URL (s3://bucket/prefix, oss://bucket/prefix).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="Dataset version (default: [dataset] format of the config, else v3.0).")
+@conversion_options("The dataset to write: a directory, or a storage URL (s3://bucket/prefix, oss://bucket/prefix).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Recordings converted in parallel (worker processes).")
 @click.option("--overwrite", is_flag=True,
@@ -48,12 +41,7 @@ def convert(inputs: tuple[str, ...], config_path: Path, out: str, fmt: str | Non
     Exit status: 0 all converted; 4 written, some recordings skipped; 2 nothing written (user error or
     --strict); 3 infrastructure error.
     """
-    config = load_config(config_path)
-    if not inputs:
-        if config.source.path is None:
-            raise ConfigError("no INPUT given and the config has no [source] path", path=str(config_path),
-                              hint="name recordings on the command line")
-        inputs = (config.source.path,)
+    config, inputs = load_inputs(config_path, inputs)
     live = sys.stderr.isatty() if progress is None else progress
     events = TerminalProgress(sys.stderr) if live else LogProgress(sys.stderr)
     try:

@@ -9,7 +9,7 @@ from typing import IO
 
 import click
 
-from roboflow.config import FORMATS, load_config
+from roboflow.cli.conversion import conversion_options, load_inputs
 from roboflow.coordination import StateStore
 from roboflow.errors import ConfigError
 
@@ -19,13 +19,7 @@ EXIT_FAILED = 1
 
 
 @click.command("submit")
-@click.argument("inputs", nargs=-1, metavar="INPUT...")
-@click.option("-c", "--config", "config_path", required=True, type=click.Path(path_type=Path),
-              help="The conversion config (TOML); stored in the batch, workers never read your file.")
-@click.option("-o", "--output", "out", required=True,
-              help="The dataset to write, as the workers see it: a directory, s3://bucket/prefix or oss://bucket/prefix.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="Dataset version (default: [dataset] format of the config, else v3.0).")
+@conversion_options("The dataset to write, as the workers see it: a directory, s3://bucket/prefix or oss://bucket/prefix.")
 @click.option("--batch-id", default=None, help="Name the batch (default: b<date>-<time>-<random>).")
 @click.option("--max-attempts", type=click.IntRange(min=1), default=3, show_default=True,
               help="Tries of a recording whose conversion hits infrastructure errors before it is Dead.")
@@ -41,7 +35,7 @@ def submit(inputs: tuple[str, ...], config_path: Path, out: str, fmt: str | None
     """Submit recordings to the fleet as one batch; prints the batch id.
 
     INPUT is a recording, a directory or a glob, locally (as the workers see it) or at s3:// and oss://
-    URLs. The config is validated here and stored with the batch. Workers (`roboflow run`) scan the inputs,
+    URLs. The config is validated here and stored with the batch (workers never read your file). Workers (`roboflow run`) scan the inputs,
     convert one recording per task and merge the shards into OUT, in sorted source order, exactly as
     `roboflow convert` would.
 
@@ -52,12 +46,7 @@ def submit(inputs: tuple[str, ...], config_path: Path, out: str, fmt: str | None
     from roboflow.pipeline.merge import check_output
     from roboflow.storage import parse_url
 
-    config = load_config(config_path)
-    if not inputs:
-        if config.source.path is None:
-            raise ConfigError("no INPUT given and the config has no [source] path", path=str(config_path),
-                              hint="name recordings on the command line")
-        inputs = (config.source.path,)
+    config, inputs = load_inputs(config_path, inputs)
     for text in (*inputs, out):
         parse_url(text)
     sources = tuple(_absolute(text) for text in inputs)
