@@ -219,3 +219,26 @@ def test_strict_fails_the_batch_and_publishes_nothing(make_fleet: MakeFleet, sql
     assert "batch strict failed: --strict: a recording failed:" in stderr and str(bad) in stderr
     assert not out.exists()
     assert not (tmp_path / ".dataset.staging").exists()
+
+
+def test_a_recording_storage_keeps_failing_is_retried_then_dead(
+    make_fleet: MakeFleet, sqlite_url: str, recordings: Recordings, tmp_path: Path, s3_bucket: str,
+    s3_client: Any, moto_endpoint: str, proxy_for: Any,
+) -> None:
+    s3_client.put_object(Bucket=s3_bucket, Key="in/flaky.mcap", Body=(recordings.directory / "r0.mcap").read_bytes())
+    proxy = proxy_for(moto_endpoint)
+    proxy.add(Fault("status", match=f"GET /{s3_bucket}/in/flaky.mcap", times=100_000, status=503, code="SlowDown"))
+    fleet = make_fleet(sqlite_url, AWS_ENDPOINT=proxy.endpoint, AWS_ACCESS_KEY_ID=S3_KEYS.access_key_id,
+                       AWS_SECRET_ACCESS_KEY=S3_KEYS.secret_access_key, AWS_REGION="us-east-1")
+    fleet.node()
+    out = tmp_path / "dataset"
+    flaky = f"s3://{s3_bucket}/in/flaky.mcap"
+    submit = _submit(fleet, recordings, out, "flaky", flaky, "--max-attempts", "2")
+
+    code, stderr = _finish(fleet, submit)
+    assert code == 4, stderr + fleet.log_tail()
+    assert_same_dataset(out, recordings)
+    (dead,) = [u for u in _units(sqlite_url, "flaky") if u.state is not UnitState.COMPLETE]
+    assert dead.state is UnitState.DEAD and dead.attempts == 2 and dead.source_url == flaky
+    assert dead.error and "flaky.mcap" in dead.error
+    assert f"skipped: {dead.error}" in stderr
