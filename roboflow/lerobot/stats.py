@@ -120,6 +120,16 @@ class _Moments:
         self.count += rows
 
 
+def _binnable(low: float, high: float) -> bool:
+    """Whether ``[low, high]`` holds NUM_QUANTILE_BINS distinct bins (numpy refuses the histogram otherwise).
+
+    A constant column is padded by ``_EDGE_PAD``; from a value of a few hundred on (an ``episode_index`` of a
+    large dataset) that padding is too narrow for 5000 distinct float64 edges.
+    """
+    edges = np.linspace(low, high, NUM_QUANTILE_BINS + 1)
+    return bool(np.all(edges[:-1] < edges[1:]))
+
+
 def _histogram(values: np.ndarray, low: float, high: float, weights: np.ndarray | None = None) -> np.ndarray:
     # bins=int with a range takes numpy's uniform fast path; its edges equal lerobot's linspace edges.
     hist, _ = np.histogram(values, bins=NUM_QUANTILE_BINS, range=(low, high), weights=weights)
@@ -163,7 +173,7 @@ def _finish(
     hist = histograms(low, high)
     quantiles = np.empty((len(QUANTILES), low.size))
     for dim in range(low.size):
-        if not high[dim] > low[dim]:  # a constant column too large for the padding to register
+        if not _binnable(low[dim], high[dim]):  # a constant column too large for the padding to register
             quantiles[:, dim] = stats["min"][dim]
             continue
         edges = np.linspace(low[dim], high[dim], NUM_QUANTILE_BINS + 1)
@@ -192,7 +202,7 @@ def _stream_stats(batches: Callable[[], Iterable[np.ndarray]]) -> FeatureStats:
         for batch in batches():
             rows = _as_rows(batch)
             for dim in range(low.size):
-                if high[dim] > low[dim]:
+                if _binnable(low[dim], high[dim]):
                     hist[dim] += _histogram(rows[:, dim], low[dim], high[dim])
         return hist
 
@@ -258,7 +268,8 @@ def image_stats_from_counts(counts: np.ndarray, frames: int) -> FeatureStats:
     moments.m2 = (weights * (levels - moments.mean[:, None]) ** 2).sum(axis=1)
 
     def histograms(low: np.ndarray, high: np.ndarray) -> np.ndarray:
-        return np.stack([_histogram(levels, low[c], high[c], weights=weights[c]) for c in range(channels)])
+        return np.stack([_histogram(levels, low[c], high[c], weights=weights[c]) if _binnable(low[c], high[c])
+                         else np.zeros(NUM_QUANTILE_BINS) for c in range(channels)])
 
     stats = _finish(moments, frames, histograms)
     return {

@@ -211,3 +211,12 @@ def test_level_counts_add_up_to_image_stats() -> None:
         np.testing.assert_array_equal(direct[key], summed[key])
     with pytest.raises(DatasetError, match="level counts of at least one pixel"):
         image_stats_from_counts(np.zeros((3, 256)), 1)
+
+
+@pytest.mark.parametrize("value", [181, 999, 15_000, 10**9])
+def test_a_constant_column_of_a_large_value_has_stats(value: int) -> None:
+    # episode_index of an episode of a large dataset: numpy refused 5000 bins in the padded range (merge of 1,000 shards)
+    stats = feature_stats(np.full(15, value, dtype=np.int64))
+    for key in ("min", "max", "mean", "q01", "q10", "q50", "q90", "q99"):
+        assert stats[key].tolist() == [pytest.approx(value, rel=1e-12)], key
+    assert stats["std"].tolist() == [0.0]
