@@ -10,6 +10,7 @@ from celery.exceptions import MaxRetriesExceededError
 from celery.signals import worker_process_shutdown
 
 from roboflow.celery import app
+from roboflow.coordination.errors import IllegalTransitionError, LeaseLostError
 from roboflow.errors import InfrastructureError
 from roboflow.fleet import merger, scanner, worker
 from roboflow.fleet.reconciler import Reconciler
@@ -23,6 +24,10 @@ log = logging.getLogger(__name__)
 #: Celery retries of a task whose state-store or storage calls failed (the unit's own attempts are counted
 #: in the store); after them the task gives up and the reconciler takes over.
 MAX_TASK_RETRIES = 8
+
+
+#: Answers of the state store, not failures: another worker moved the batch or unit on, or this one was fenced.
+ANSWERS = (IllegalTransitionError, LeaseLostError)
 
 
 def _retry(task: Task, err: Exception, countdown: float, summary: dict[str, Any]) -> dict[str, Any]:
@@ -39,6 +44,9 @@ def scan_batch(self: Task, batch_id: str) -> dict[str, Any]:
     """Record the batch's units and send the chord."""
     try:
         count = scanner.scan_batch(runtime().store, batch_id, CeleryDispatcher())
+    except ANSWERS as err:
+        log.info("scan of batch %s stopped: %s", batch_id, err)
+        return {"batch_id": batch_id, "units": 0}
     except InfrastructureError as err:
         return _retry(self, err, worker.retry_delay_s(self.request.retries + 1), {"batch_id": batch_id})
     return {"batch_id": batch_id, "units": count}
@@ -62,6 +70,9 @@ def merge_batch(self: Task, batch_id: str) -> dict[str, Any]:
     try:
         rt = runtime()
         return merger.merge_batch(rt.store, batch_id, lease_ttl_s=rt.settings.merge_lease_ttl_s)
+    except ANSWERS as err:
+        log.info("merge of batch %s stopped: %s", batch_id, err)
+        return {"batch_id": batch_id, "merged": False}
     except InfrastructureError as err:
         return _retry(self, err, worker.retry_delay_s(self.request.retries + 1), {"batch_id": batch_id})
 
