@@ -58,7 +58,7 @@ mapping_type = "action"
 {video}
 """
 CODECS = {
-    "libsvtav1": 'codec = "libsvtav1"',  # lerobot's defaults: crf 30, g 2, preset 12
+    "libsvtav1": 'codec = "libsvtav1"\npreset = "12"',  # lerobot's settings: crf 30, g 2, preset 12
     "libx264": 'codec = "libx264"\ncrf = 23\npreset = "veryfast"\ngop = 2',
 }
 #: Distinct raw frames kept in memory for the limit (the raw camera needs no decoding, only its bytes).
@@ -187,7 +187,7 @@ def _decode_encode(workdir: Path, codec: str, jpegs: list[bytes], raws: list[byt
 def _settings_json(codec: str) -> str:
     if codec == "libx264":
         return json.dumps({"codec": "libx264", "crf": 23, "preset": "veryfast", "gop": 2})
-    return json.dumps({"codec": codec})
+    return json.dumps({"codec": codec, "preset": "12"})
 
 
 def main() -> None:

@@ -43,7 +43,7 @@ HEIGHT, WIDTH = 480, 640
 CAMERAS = ("observation.images.front", "observation.images.wrist")
 JOINTS = 14
 SETTINGS = {
-    "libsvtav1": VideoSettings(),  # lerobot's defaults: crf 30, g 2, preset 12
+    "libsvtav1": VideoSettings(codec="libsvtav1", preset="12"),  # lerobot's settings: crf 30, g 2, preset 12
     "libx264": VideoSettings(codec="libx264", crf=23, preset="veryfast", gop=2),
 }
 

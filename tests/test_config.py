@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from roboflow.config import MappingType, MissingJoint, Policy, TimeSource, load_config, parse_config
-from roboflow.config.schema import MAX_CONFIG_BYTES
+from roboflow.config.schema import MAX_CONFIG_BYTES, video_settings
 from roboflow.errors import ConfigError
 
 SEED = """
@@ -197,3 +197,13 @@ def test_drop_tolerance_defaults_to_half_a_frame_period_but_hold_has_none() -> N
 def test_video_preset_accepts_names_and_numbers() -> None:
     assert parse_config(MINIMAL + '[video]\npreset = 8\n').video.preset == "8"
     assert parse_config(MINIMAL + '[video]\npreset = "ultrafast"\ngop = 2\n').video.gop == 2
+
+
+def test_video_defaults_and_lerobots_settings() -> None:
+    assert video_settings(parse_config(MINIMAL).video).encoder_options() == {
+        "g": "2",
+        "crf": "23",
+        "preset": "veryfast",
+    }
+    lerobot = parse_config(MINIMAL + '[video]\ncodec = "libsvtav1"\npreset = 12\n').video
+    assert video_settings(lerobot).encoder_options() == {"g": "2", "crf": "30", "preset": "12"}

@@ -80,8 +80,9 @@ def starter_config(info: RecordingInfo, *, fps: int | None = None, name: str | N
                     + (", ..." if len(others) > _MAX_LISTED + 20 else ""), ""]
     out += [
         "[video]",
-        '# codec = "libsvtav1"          # libsvtav1 (av1, lerobot default) | libx264 (h264) | libx265 (hevc)',
-        "# crf = 30",
+        '# codec = "libx264"            # libx264 (h264) | libsvtav1 (av1) | libx265 (hevc)',
+        '# preset = "veryfast"          # libsvtav1: "8"; lerobot uses "12", which can show stale frames',
+        "# crf = 23                     # libsvtav1: 30",
         "# gop = 2",
         "",
         "[flushing]",

@@ -16,18 +16,21 @@ class Codec:
     Attributes:
         encoder: FFmpeg encoder name (``libsvtav1``).
         canonical: Canonical codec name of the stream it produces (``av1``), what info.json records.
-        default_preset: Preset used when the settings give none (lerobot's choice for libsvtav1), or None
-            to keep the encoder's own default.
+        default_crf: Constant rate factor used when the settings give none, or None for the encoder's own.
+        default_preset: Preset used when the settings give none, or None for the encoder's own.
     """
 
     encoder: str
     canonical: str
+    default_crf: int | None
     default_preset: str | None
 
 
-_SVTAV1 = Codec("libsvtav1", "av1", "12")
-_X264 = Codec("libx264", "h264", None)
-_X265 = Codec("libx265", "hevc", None)
+# SVT-AV1 preset 12 (lerobot's) shows the previous frame in flat areas that change in place; 10 passed
+# bench/fidelity.py with SVT-AV1 4.1 (PyAV 18) but runs the same encoder mode as 12 in SVT-AV1 3.x; 8 passes.
+_SVTAV1 = Codec("libsvtav1", "av1", 30, "8")
+_X264 = Codec("libx264", "h264", 23, "veryfast")
+_X265 = Codec("libx265", "hevc", None, None)
 
 #: Accepted ``[video] codec`` values: encoder names and lerobot's short names.
 CODECS: dict[str, Codec] = {
@@ -45,14 +48,20 @@ PIX_FMTS = ("yuv420p",)
 
 @dataclass(frozen=True, slots=True)
 class VideoSettings:
-    """How camera streams are encoded; the defaults are lerobot 0.4's.
+    """How camera streams are encoded.
+
+    The default, libx264 ``veryfast`` crf 23 g 2, is the fastest setting that never showed a stale frame in
+    ``bench/fidelity.py`` with files no larger than lerobot's. lerobot 0.4 encodes with libsvtav1 preset 12
+    crf 30 g 2, which shows the previous frame in flat areas that change in place; ask for it with
+    ``VideoSettings(codec="libsvtav1", preset="12")``.
 
     Args:
-        codec: ``libsvtav1`` (``av1``), ``libx264`` (``h264``) or ``libx265`` (``hevc``).
-        crf: Constant rate factor (quality; lower is better), or None for the encoder default.
-        preset: Encoder speed preset (``"12"`` for libsvtav1 by default, ``"veryfast"`` for libx264...),
-            or None for the codec's default (see :class:`Codec`).
-        gop: Keyframe interval in frames (FFmpeg's ``g``); lerobot uses 2 for fast random access.
+        codec: ``libx264`` (``h264``), ``libsvtav1`` (``av1``) or ``libx265`` (``hevc``).
+        crf: Constant rate factor (quality; lower is better), or None for the codec's default (23 for
+            libx264, 30 for libsvtav1, the encoder's own for libx265; see :class:`Codec`).
+        preset: Encoder speed preset (``"veryfast"`` for libx264, ``"8"`` for libsvtav1 by default), or None
+            for the codec's default.
+        gop: Keyframe interval in frames (FFmpeg's ``g``); 2, as lerobot, for fast random access.
         pix_fmt: Pixel format of the stream; only ``yuv420p`` (what lerobot reads everywhere).
         threads: Encoder threads (libsvtav1 ``lp``, x264/x265 ``threads``), or None for the encoder default.
 
@@ -60,8 +69,8 @@ class VideoSettings:
         ConfigError: An unknown codec or pixel format, or a value out of range.
     """
 
-    codec: str = "libsvtav1"
-    crf: int | None = 30
+    codec: str = "libx264"
+    crf: int | None = None
     preset: str | None = None
     gop: int | None = 2
     pix_fmt: str = "yuv420p"
@@ -94,8 +103,9 @@ class VideoSettings:
         options: dict[str, str] = {}
         if self.gop is not None:
             options["g"] = str(self.gop)
-        if self.crf is not None:
-            options["crf"] = str(self.crf)
+        crf = self.crf if self.crf is not None else codec.default_crf
+        if crf is not None:
+            options["crf"] = str(crf)
         preset = self.preset if self.preset is not None else codec.default_preset
         if preset is not None:
             options["preset"] = preset

@@ -46,6 +46,8 @@ SPEC = DatasetSpec(
     cameras=tuple(CameraFeature(key, 48, 64) for key in CAMERAS),
 )
 X264 = VideoSettings(codec="libx264", preset="ultrafast", crf=20)
+#: lerobot 0.4's own encoder settings (libsvtav1 preset 12 crf 30 g 2); the default is libx264.
+AV1 = VideoSettings(codec="libsvtav1", preset="12")
 #: Episodes of different lengths and tasks; the second changes task halfway (a task_index per frame), the
 #: third has a single frame (padded on both sides by delta_timestamps).
 EPISODES = (
@@ -306,7 +308,8 @@ def assert_converted(report: dict[str, Any], written: Written, version: str) -> 
 Case = tuple[Callable[[Path], Written], Callable[[dict[str, Any], Written, str], None]]
 CASES: dict[str, dict[str, Case]] = {
     "v3.0": {
-        "written-av1": (lambda d: write(d, EPISODES, format="v3.0"), assert_written),
+        "written-default": (lambda d: write(d, EPISODES, format="v3.0"), assert_written),
+        "written-av1": (lambda d: write(d, EPISODES, format="v3.0", video=AV1), assert_written),
         "written-gray-camera": (
             lambda d: write(d, EPISODES, format="v3.0", video=X264, spec=GRAY_SPEC),
             assert_written,
@@ -326,7 +329,8 @@ CASES: dict[str, dict[str, Case]] = {
         "roboflow-convert": (lambda d: converted(d, format="v3.0"), assert_converted),
     },
     "v2.1": {
-        "written-av1": (lambda d: write(d, EPISODES, format="v2.1"), assert_written),
+        "written-default": (lambda d: write(d, EPISODES, format="v2.1"), assert_written),
+        "written-av1": (lambda d: write(d, EPISODES, format="v2.1", video=AV1), assert_written),
         "written-gray-camera": (
             lambda d: write(d, EPISODES, format="v2.1", video=X264, spec=GRAY_SPEC),
             assert_written,

@@ -179,13 +179,18 @@ def test_stats_match_numpy(episode: EpisodeResult) -> None:
         np.testing.assert_allclose(stats[key]["mean"].ravel(), pixels.mean(axis=0) / 255, rtol=1e-12)
 
 
-def test_libsvtav1_defaults(tmp_path: Path) -> None:
-    result = write(tmp_path, 10, video=VideoSettings())
-    for camera, key in enumerate(CAMERAS):
+@pytest.mark.parametrize(
+    ("video", "codec"),
+    [(VideoSettings(), "h264"), (VideoSettings(codec="libsvtav1"), "av1")],
+    ids=["default", "libsvtav1-default"],
+)
+def test_codec_defaults(tmp_path: Path, video: VideoSettings, codec: str) -> None:
+    result = write(tmp_path, 10, video=video)
+    for key in CAMERAS:
         time_base, pts, images = decoded_frames(result.video_paths[key])
         assert [p * time_base for p in pts] == [Fraction(k, FPS) for k in range(10)]
         assert [decode_pattern(image).frame for image in images] == list(range(10))
-        assert result.video_info[key]["video.codec"] == "av1"
+        assert result.video_info[key]["video.codec"] == codec
 
 
 def test_gray_and_yuv_input(tmp_path: Path) -> None:

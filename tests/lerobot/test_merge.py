@@ -122,10 +122,10 @@ def test_shards_with_other_encoder_settings_get_their_own_video_file(
     assert validate_dataset(tmp_path / "out") == []
 
 
-def test_av1_the_default_codec(tmp_path: Path, kit: Any) -> None:
+def test_av1_lerobots_codec(tmp_path: Path, kit: Any) -> None:
     first = [kit.episode(0, ["a"] * 6), kit.episode(20, ["b"] * 3)]
     second = [kit.episode(40, ["a"] * 5)]
-    av1 = VideoSettings(crf=16)  # libsvtav1, g 2, preset 12 (lerobot's); crf 30 blurs 64x48 patterns
+    av1 = VideoSettings(codec="libsvtav1", preset="12", crf=16)  # lerobot's but crf (30 blurs 64x48 patterns)
     paths = [
         str(kit.write(tmp_path / "s1", first, video=av1)),
         str(kit.write(tmp_path / "s2", second, video=av1, format="v2.1")),

@@ -46,7 +46,7 @@ def decode(path: Path) -> tuple[Fraction, list[int], list[int]]:
         (VideoSettings(codec="libx264", preset="ultrafast"), "h264"),
         (VideoSettings(codec="libx264", preset="ultrafast", gop=None), "h264"),  # x264 defaults: B-frames
         (VideoSettings(codec="hevc", preset="ultrafast"), "hevc"),
-        (VideoSettings(preset="13"), "av1"),
+        (VideoSettings(codec="libsvtav1", preset="13"), "av1"),
     ],
     ids=["x264", "x264-bframes", "hevc", "svtav1"],
 )
@@ -73,7 +73,11 @@ def test_frame_k_is_shown_at_k_over_fps(
 
 def test_abort_deletes_the_file(tmp_path: Path) -> None:
     encoder = VideoEncoder(
-        tmp_path / "a.mp4", width=WIDTH, height=HEIGHT, fps=10, settings=VideoSettings(preset="13")
+        tmp_path / "a.mp4",
+        width=WIDTH,
+        height=HEIGHT,
+        fps=10,
+        settings=VideoSettings(codec="libsvtav1", preset="13"),
     )
     encoder.encode(pattern(0))
     encoder.abort()
