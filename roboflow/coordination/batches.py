@@ -15,22 +15,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from roboflow.coordination.errors import IllegalTransitionError, RecordNotFoundError
-from roboflow.coordination.keys import BATCH_PREFIX, batch_key, phase_key
+from roboflow.coordination.keys import ACTIVE_PREFIX, BATCH_PREFIX, active_key, batch_key, phase_key
 from roboflow.coordination.leases import Lease, check_lease
 from roboflow.coordination.records import BatchPhase, BatchSpec, PhaseRecord, decode, encode
 from roboflow.coordination.store import StateStore, Transaction, run_transaction
 
 __all__ = [
     "BATCH_TRANSITIONS",
+    "FINAL_PHASES",
     "BatchStatus",
     "create_batch",
     "get_batch",
+    "list_active_batches",
     "list_batches",
     "read_phase",
     "set_phase",
 ]
 
-_FINAL = frozenset({BatchPhase.COMPLETE, BatchPhase.FAILED, BatchPhase.CANCELLED})
+FINAL_PHASES = _FINAL = frozenset({BatchPhase.COMPLETE, BatchPhase.FAILED, BatchPhase.CANCELLED})
 _ABORT = frozenset({BatchPhase.FAILED, BatchPhase.CANCELLED})
 
 #: phase → phases it may move to.
@@ -83,6 +85,7 @@ def create_batch(store: StateStore, spec: BatchSpec) -> BatchStatus:
         phase = PhaseRecord(BatchPhase.PENDING, changed_at_ms=txn.now_ms())
         txn.put(key, encode(spec))
         txn.put(phase_key(spec.batch_id), encode(phase))
+        txn.put(active_key(spec.batch_id), b"")
         return BatchStatus(spec, phase)
 
     return run_transaction(store, create)
@@ -115,6 +118,15 @@ def list_batches(store: StateStore) -> list[str]:
             if "/" not in rest:
                 ids.append(rest)
         return ids
+
+    return run_transaction(store, scan, readonly=True)
+
+
+def list_active_batches(store: StateStore) -> list[str]:
+    """Ids of the batches not yet final, sorted (one short scan, whatever the number of finished batches)."""
+
+    def scan(txn: Transaction) -> list[str]:
+        return [key[len(ACTIVE_PREFIX) :] for key, _ in txn.scan(ACTIVE_PREFIX)]
 
     return run_transaction(store, scan, readonly=True)
 
@@ -164,6 +176,8 @@ def set_phase(
             check_lease(txn, lease)
         record = PhaseRecord(phase, changed_at_ms=txn.now_ms(), message=message)
         txn.put(phase_key(batch_id), encode(record))
+        if phase in _FINAL:
+            txn.delete(active_key(batch_id))
         return record
 
     return run_transaction(store, change)

@@ -9,6 +9,7 @@
     roboflow/worker/{pod_id}/heartbeat        HeartbeatRecord
     roboflow/worker/{pod_id}/lock             LockRecord  (the worker's lease; fences a stale incarnation)
     roboflow/worker/{pod_id}/checkpoint       CheckpointState (progress in the unit the worker holds)
+    roboflow/active/{batch_id}                (empty) the batch is not final yet: what the reconciler scans
     roboflow/meta/gc                          last MVCC garbage collection (TiKV only)
     roboflow/meta/reconciler                  LockRecord  (lease of the reconciler leader)
 
@@ -20,10 +21,12 @@ from __future__ import annotations
 from roboflow.coordination.errors import InvalidIdError
 
 __all__ = [
+    "ACTIVE_PREFIX",
     "BATCH_PREFIX",
     "GC_KEY",
     "RECONCILER_KEY",
     "WORKER_PREFIX",
+    "active_key",
     "batch_key",
     "batch_lease_key",
     "checkpoint_key",
@@ -39,6 +42,7 @@ __all__ = [
 ROOT = "roboflow"
 BATCH_PREFIX = f"{ROOT}/batch/"
 WORKER_PREFIX = f"{ROOT}/worker/"
+ACTIVE_PREFIX = f"{ROOT}/active/"
 GC_KEY = f"{ROOT}/meta/gc"
 RECONCILER_KEY = f"{ROOT}/meta/reconciler"
 _MAX_ID = 200
@@ -56,6 +60,10 @@ def validate_id(kind: str, value: str) -> str:
 
 def batch_key(batch_id: str) -> str:
     return BATCH_PREFIX + validate_id("batch", batch_id)
+
+
+def active_key(batch_id: str) -> str:
+    return ACTIVE_PREFIX + validate_id("batch", batch_id)
 
 
 def phase_key(batch_id: str) -> str:

@@ -17,14 +17,16 @@ from typing import Any
 
 from roboflow.config.model import Config
 from roboflow.coordination import StateStore
-from roboflow.coordination.batches import create_batch, get_batch
+from roboflow.coordination.batches import FINAL_PHASES, create_batch, get_batch
 from roboflow.coordination.keys import validate_id
-from roboflow.coordination.records import BatchPhase, BatchSpec, UnitState, WorkUnit
+from roboflow.coordination.records import BatchSpec, UnitState, WorkUnit
 from roboflow.coordination.units import list_units
 from roboflow.errors import ConfigError
 from roboflow.storage import parse_url
 
 __all__ = [
+    "FINAL_PHASES",
+    "TERMINAL_UNITS",
     "SubmitOptions",
     "batch_summary",
     "new_batch_id",
@@ -35,7 +37,6 @@ __all__ = [
 ]
 
 TERMINAL_UNITS = frozenset({UnitState.COMPLETE, UnitState.FAILED, UnitState.DEAD, UnitState.CANCELLED})
-FINAL_PHASES = frozenset({BatchPhase.COMPLETE, BatchPhase.FAILED, BatchPhase.CANCELLED})
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from roboflow.coordination import StateStore
@@ -132,9 +133,14 @@ def _partial_of(spec: BatchSpec) -> bool:
 
 
 def remove_staging(spec: BatchSpec) -> None:
-    """Delete the batch's shards (best effort: leftovers are only wasted space)."""
+    """Delete the batch's shards, and the scratch of local merges killed midway (best effort: leftovers are
+    only wasted space)."""
     root = staging_root(spec)
     location = parse_url(root)
+    output = parse_url(spec.output_url)
+    if output.scheme == "file":
+        for scratch in Path(output.path).parent.glob(f".{output.name}.partial-*"):
+            shutil.rmtree(scratch, ignore_errors=True)
     try:
         if location.scheme == "file":
             shutil.rmtree(location.path, ignore_errors=True)

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 
 from roboflow.coordination import Reaper, StateStore, UnitState
-from roboflow.coordination.batches import get_batch, list_batches
+from roboflow.coordination.batches import get_batch, list_active_batches
 from roboflow.coordination.errors import LeaseHeldError
 from roboflow.coordination.keys import RECONCILER_KEY, batch_lease_key
 from roboflow.coordination.leases import acquire_lease
@@ -75,7 +75,7 @@ class Reconciler:
             report.reclaimed += 1
             if reclaim.state is UnitState.PENDING:
                 self._resend(reclaim.batch_id, [reclaim.unit_id], report)
-        for batch_id in list_batches(self.store):
+        for batch_id in list_active_batches(self.store):
             self._reconcile_batch(batch_id, report)
         return report
 

@@ -103,3 +103,15 @@ def test_units_can_only_be_added_until_running(store: StateStore) -> None:
         set_phase(store, "b1", phase)
     with pytest.raises(IllegalTransitionError, match="is Merging: no new units"):
         add_units(store, "b1", [UnitSpec("u4", "w")])
+
+
+def test_only_batches_not_yet_final_are_listed_as_active(store: StateStore) -> None:
+    from roboflow.coordination.batches import list_active_batches
+
+    for batch_id in ("a", "b", "c"):
+        create_batch(store, BatchSpec(batch_id, (), "file:///out"))
+    set_phase(store, "b", BatchPhase.CANCELLED)
+    set_phase(store, "c", BatchPhase.DISCOVERING)
+    set_phase(store, "c", BatchPhase.FAILED, message="no recordings")
+    assert list_active_batches(store) == ["a"]
+    assert list_batches(store) == ["a", "b", "c"]

@@ -154,7 +154,7 @@ def test_the_merge_worker_killed_mid_merge(make_fleet: MakeFleet, sqlite_url: st
             store.close()
 
     wait_for(merging, 60, "the merge to start", every=0.02)
-    time.sleep(0.5)
+    wait_for(lambda: list(tmp_path.glob(".dataset.partial-*")), 30, "the merge to write its scratch", every=0.02)
     fleet.kill(merger)
     proxy.faults.clear()
     fleet.node("--role", "worker", "--queues", "merge")
@@ -162,6 +162,7 @@ def test_the_merge_worker_killed_mid_merge(make_fleet: MakeFleet, sqlite_url: st
     code, stderr = _finish(fleet, submit)
     assert code == 0, stderr + fleet.log_tail()
     assert_same_dataset(out, recordings)
+    assert not list(tmp_path.glob(".dataset.partial-*"))  # the killed merge's scratch is gone too
 
 
 def test_the_state_store_unreachable_for_10_s(make_fleet: MakeFleet, emulator: Emulator, recordings: Recordings,
