@@ -67,7 +67,7 @@ def run_fleet(recordings: list[Path], config: Path, out: Path, workers: int, wor
                              stdout=subprocess.DEVNULL)
     env = {**os.environ, "ROBOFLOW_BROKER_URL": f"redis://127.0.0.1:{port}/0",
            "ROBOFLOW_STATE_URL": f"sqlite://{state}", "ROBOFLOW_RECONCILE_INTERVAL_S": "5"}
-    roboflow = [sys.executable, "-m", "roboflow.cli"]
+    roboflow = [sys.executable, "-m", "roboflow"]
     nodes = [subprocess.Popen([*roboflow, "run", "--role", role, "-c", str(workers), "--loglevel", "WARNING"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
              for role in ("worker", "finalizer")]
@@ -115,7 +115,7 @@ def merge_many(workdir: Path, shards: int) -> dict[str, float]:
                           '[video]\n' + CODECS["libx264"] + "\n")
         one = workdir / "tiny-shard"
         shutil.rmtree(one, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "roboflow.cli", "convert", str(tiny), "-c", str(config), "-o",
+        subprocess.run([sys.executable, "-m", "roboflow", "convert", str(tiny), "-c", str(config), "-o",
                         str(one), "--no-progress"], check=True, capture_output=True)
         folder.mkdir()
         for i in range(shards):

@@ -37,7 +37,7 @@ def run(role: str, concurrency: int | None, queues: str | None, loglevel: str) -
         return _reconcile_forever()
     if role in ("worker", "scanner"):
         return _worker(queues or _QUEUES[role], concurrency, loglevel)
-    command = [sys.executable, "-m", "roboflow.cli", "run", "--role", "worker", "--loglevel", loglevel]
+    command = [sys.executable, "-m", "roboflow", "run", "--role", "worker", "--loglevel", loglevel]
     if concurrency:
         command += ["--concurrency", str(concurrency)]
     if queues:

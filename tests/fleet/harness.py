@@ -99,7 +99,7 @@ class Fleet:
         self.nodes: list[subprocess.Popen[bytes]] = []
 
     def command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "roboflow.cli", *args]
+        return [sys.executable, "-m", "roboflow", *args]
 
     def node(self, *args: str, concurrency: int = 1) -> subprocess.Popen[bytes]:
         """Start `roboflow run` (its own process group, so a kill takes its worker children too)."""
