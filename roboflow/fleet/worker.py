@@ -54,7 +54,10 @@ def retry_delay_s(attempts: int) -> float:
 
 
 def _summary(unit: WorkUnit, **extra: Any) -> dict[str, Any]:
-    return {"unit_id": unit.unit_id, "state": unit.state.value.lower(), **(unit.result or {}), **extra}
+    """A few fields (every chord header result is stored, and the callback reads them all)."""
+    result = unit.result or {}
+    return {"unit_id": unit.unit_id, "state": unit.state.value.lower(), "frames": result.get("frames", 0),
+            "episodes": result.get("episodes", 0), **extra}
 
 
 def run_unit(rt: Runtime, batch_id: str, unit_id: str) -> UnitOutcome:
