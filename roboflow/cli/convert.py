@@ -26,7 +26,8 @@ __all__ = ["convert"]
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Recordings converted in parallel (worker processes).")
 @click.option("--overwrite", is_flag=True,
-              help="Replace OUT if it exists (a local OUT only once the new dataset is complete).")
+              help="Replace OUT if it is a dataset (a local OUT only once the new one is complete); "
+                   "a folder of other files is never replaced.")
 @click.option("--strict", is_flag=True, help="Fail the run (write nothing) if any recording fails.")
 @click.option("--progress/--no-progress", default=None,
               help="Live progress bars (default: on when stderr is a terminal, plain log lines otherwise).")

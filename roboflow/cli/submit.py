@@ -24,7 +24,7 @@ EXIT_FAILED = 1
 @click.option("--max-attempts", type=click.IntRange(min=1), default=3, show_default=True,
               help="Tries of a recording whose conversion hits infrastructure errors before it is Dead.")
 @click.option("--strict", is_flag=True, help="Fail the batch (publish nothing) if any recording fails.")
-@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it is a dataset (never a folder of other files).")
 @click.option("--dry-run", is_flag=True, help="Only list the recordings the batch would convert; submit nothing.")
 @click.option("--wait", is_flag=True, help="Follow the batch until it ends, with progress; the exit status says how it ended.")
 @click.option("--progress/--no-progress", default=None,

@@ -50,27 +50,44 @@ def is_remote(out: str | Path) -> bool:
 
 
 def check_output(out: str | Path, *, overwrite: bool, options: StorageOptions | None = None) -> None:
-    """Refuse an existing non-empty output unless ``overwrite`` (checked before any work is done).
+    """Refuse an existing non-empty output unless ``overwrite``, and even then unless it is a LeRobot dataset.
+
+    ``--overwrite`` replaces a dataset, or what an interrupted upload left of one (nothing outside LeRobot's
+    ``meta/``, ``data/``, ``videos/``), or fills an empty directory; it never deletes a directory or prefix of
+    other files. Checked before any work is done.
 
     Args:
         out: A local directory or a storage URL (a prefix holding any object counts as existing).
-        overwrite: Whether an existing output may be replaced.
+        overwrite: Whether an existing dataset may be replaced.
         options: Storage options for a remote output.
 
     Raises:
-        DatasetError: ``out`` exists (and ``overwrite`` is false) or is a file.
+        DatasetError: ``out`` exists (and ``overwrite`` is false), is a file, or holds files but no dataset.
         StorageError: A remote output cannot be listed.
     """
     if is_remote(out):
-        if not overwrite and any(True for _ in open_storage(str(out), options).list()):
-            raise DatasetError("exists already, not overwriting", path=str(out),
-                               hint="pass --overwrite to replace it")
+        tops = {info.key.split("/", 1)[0] for info in open_storage(str(out), options).list()}
+        if tops:
+            _refuse_existing(str(out), overwrite=overwrite, dataset=tops <= _DATASET_TOPS)
         return
     out = Path(parse_url(str(out)).path)
     if out.exists() and not out.is_dir():
         raise DatasetError("exists and is not a directory", path=str(out))
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise DatasetError("exists already, not overwriting", path=str(out), hint="pass --overwrite to replace it")
+    if out.is_dir() and any(out.iterdir()):
+        _refuse_existing(str(out), overwrite=overwrite, dataset={p.name for p in out.iterdir()} <= _DATASET_TOPS)
+
+
+#: What a LeRobot dataset holds at its top level (v2.1 and v3.0).
+_DATASET_TOPS = frozenset({"meta", "data", "videos"})
+
+
+def _refuse_existing(out: str, *, overwrite: bool, dataset: bool) -> None:
+    if not overwrite:
+        raise DatasetError("exists already, not overwriting", path=out, hint="pass --overwrite to replace it")
+    if not dataset:
+        raise DatasetError(f"holds other files than a LeRobot dataset ({', '.join(sorted(_DATASET_TOPS))}); "
+                           "--overwrite replaces only datasets", path=out,
+                           hint="choose another output, or empty it yourself")
 
 
 def incompatible_shards(results: Sequence[ShardResult]) -> list[tuple[ShardResult, str]]:

@@ -58,11 +58,18 @@ def test_exit_statuses_overwrite_partial_and_strict(tmp_path: Path, capsys) -> N
     assert run("convert", str(tmp_path / "in" / "a.mcap"), "-c", str(config), "-o", str(out)) == 2
     assert "exists already, not overwriting (pass --overwrite to replace it)" in capsys.readouterr().err
     assert (out / "keep.txt").exists()
+    # --overwrite replaces a dataset, never a folder of other files
+    assert run("convert", str(tmp_path / "in" / "a.mcap"), "-c", str(config), "-o", str(out), "--overwrite") == 2
+    assert "holds other files than a LeRobot dataset (data, meta, videos)" in capsys.readouterr().err
+    assert (out / "keep.txt").read_text() == "mine"
+    (out / "keep.txt").unlink()
+    assert run("convert", str(tmp_path / "in" / "a.mcap"), "-c", str(config), "-o", str(out)) == 0  # empty: fine
+    capsys.readouterr()
 
     assert run("convert", str(tmp_path / "in"), "-c", str(config), "-o", str(out), "--overwrite") == 4
     captured = capsys.readouterr()
     assert "b.bag      -         -       -        -        skipped: file is empty (0 bytes)" in captured.out
-    assert not (out / "keep.txt").exists() and validate_dataset(out) == []
+    assert validate_dataset(out) == []
     provenance = json.loads((out / "meta" / "roboflow.json").read_text())
     assert provenance["recordings"]["converted"] == 1
     assert provenance["recordings"]["skipped"][0]["source"].endswith("b.bag")

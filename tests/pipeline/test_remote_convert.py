@@ -221,3 +221,21 @@ def test_transient_faults_during_a_run_are_retried_and_change_no_byte(  # type: 
                   RunOptions(storage=options, overwrite=True))
     remote = open_storage(store.url("faulty"), store.options())
     assert not remote.exists("meta/info.json") and any(True for _ in remote.list("data/"))
+
+
+def test_overwrite_replaces_a_remote_dataset_or_its_remains_never_other_objects(
+    s3_client: Any, s3_bucket: str, moto_endpoint: str
+) -> None:
+    from roboflow.errors import DatasetError
+    from roboflow.pipeline.merge import check_output
+
+    options = s3_options(moto_endpoint)
+    s3_client.put_object(Bucket=s3_bucket, Key="notes/readme.txt", Body=b"mine")
+    with pytest.raises(DatasetError, match="holds other files than a LeRobot dataset"):
+        check_output(f"s3://{s3_bucket}/notes", overwrite=True, options=options)
+    s3_client.put_object(Bucket=s3_bucket, Key="cut/meta/roboflow.json", Body=b"{}")  # an upload cut short
+    s3_client.put_object(Bucket=s3_bucket, Key="cut/data/chunk-000/file-000.parquet", Body=b"x")
+    check_output(f"s3://{s3_bucket}/cut", overwrite=True, options=options)
+    with pytest.raises(DatasetError, match="exists already"):
+        check_output(f"s3://{s3_bucket}/cut", overwrite=False, options=options)
+    assert s3_client.get_object(Bucket=s3_bucket, Key="notes/readme.txt")["Body"].read() == b"mine"
