@@ -81,7 +81,7 @@ def _merge_under(store: StateStore, spec: BatchSpec, units: Sequence[WorkUnit], 
                for i, (u, part) in enumerate(parts)]
     for result, reason in incompatible_shards(results):
         if not any(s["source"] == result.item.url for s in skipped):
-            skipped.append({"source": result.item.url, "error": f"{result.item.url}: {reason}"})
+            skipped.append({"source": result.item.url, "error": reason})
     results = [r for r in results if not any(s["source"] == r.item.url for s in skipped)]
     converted = len({r.item.url for r in results})
     strict = bool(spec.limits.get("strict"))

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,21 +92,42 @@ def _refuse_existing(out: str, *, overwrite: bool, dataset: bool) -> None:
 
 
 def incompatible_shards(results: Sequence[ShardResult]) -> list[tuple[ShardResult, str]]:
-    """Shards whose fps, robot type or features differ from the first shard's, with the difference."""
-    reference: dict[str, Any] | None = None
-    bad: list[tuple[ShardResult, str]] = []
-    for result in results:
-        info = shard_info(result.shard)
-        head = {"fps": info["fps"], "robot_type": info.get("robot_type"), **info["features"]}
-        if reference is None:
-            reference = head
-            continue
-        differ = [key for key in reference.keys() | head.keys() if reference.get(key) != head.get(key)]
-        if differ:
-            details = "; ".join(f"{key}: {_short(head.get(key))} vs {_short(reference.get(key))}"
-                                for key in sorted(differ)[:3])
-            bad.append((result, f"its features differ from the first recording's ({details})"))
-    return bad
+    """Shards whose fps, robot type or features differ from what most shards share (a tie: the first in order),
+    each with a one-line reason naming its recording and what differs.
+    """
+    heads = [_signature(shard_info(result.shard)) for result in results]
+    keys = [json.dumps(head, sort_keys=True) for head in heads]
+    counts = Counter(keys)
+    reference_key = max(keys, key=lambda key: (counts[key], -keys.index(key)), default="")
+    reference = heads[keys.index(reference_key)] if heads else {}
+    return [
+        (result, f"{result.item.url}: features differ from the other recordings' ({_difference(head, reference)})")
+        for result, head, key in zip(results, heads, keys, strict=True)
+        if key != reference_key
+    ]
+
+
+def _signature(info: Mapping[str, Any]) -> dict[str, Any]:
+    return {"fps": info["fps"], "robot_type": info.get("robot_type"), **info["features"]}
+
+
+def _difference(head: Mapping[str, Any], reference: Mapping[str, Any]) -> str:
+    """``observation.state: shape [7] here, [14] in the others; fps: 15 here, 30 in the others``."""
+    parts = []
+    for key in sorted(k for k in head.keys() | reference.keys() if head.get(k) != reference.get(k)):
+        mine, theirs = head.get(key), reference.get(key)
+        if mine is None or theirs is None:
+            parts.append(f"{key}: {'missing here' if mine is None else 'only here'}")
+        elif isinstance(mine, dict) and isinstance(theirs, dict):
+            field = next((f for f in ("dtype", "shape", "names") if mine.get(f) != theirs.get(f)), None)
+            if field is None:
+                parts.append(f"{key}: {_short(mine)} here, {_short(theirs)} in the others")
+            else:
+                parts.append(f"{key}: {field} {_short(mine.get(field))} here, {_short(theirs.get(field))} in the others")
+        else:
+            parts.append(f"{key}: {_short(mine)} here, {_short(theirs)} in the others")
+    shown = "; ".join(parts[:3])
+    return shown + (f"; and {len(parts) - 3} more" if len(parts) > 3 else "")
 
 
 def shard_info(location: Path | str) -> dict[str, Any]:
