@@ -17,10 +17,16 @@ __all__ = ["validate"]
 def validate(dataset: Path, format_only: bool, as_json: bool) -> int:
     """Check DATASET (v3.0 or v2.1) against every invariant of the LeRobot format.
 
-    Exits 0 when the dataset is valid, 1 with one problem per line otherwise.
+    Exits 0 when the dataset is valid, 1 with one problem per line otherwise, 2 when DATASET is no directory.
     """
+    from roboflow.errors import DatasetError
     from roboflow.lerobot.validate import validate_dataset
 
+    if not dataset.exists():
+        raise DatasetError("does not exist", path=str(dataset), hint="give the dataset's directory, the one holding meta/")
+    if not dataset.is_dir():
+        raise DatasetError("is a file, not a dataset directory", path=str(dataset),
+                           hint="give the dataset's directory, the one holding meta/")
     problems = validate_dataset(dataset, videos=not format_only)
     if as_json:
         document = {

@@ -63,16 +63,17 @@ class FeaturePlan:
         self.config = config
         self.origin = origin
         types = _topic_types(channels, origin)
+        task_topic = config.dataset.task_topic
+        wanted = [(f"mapping '{m.feature}'", i.topic) for m in config.mappings for i in m.inputs]
+        _require(wanted + ([("[dataset] task_topic", task_topic)] if task_topic else []), types, origin)
         self._streams: list[_Stream] = []
         for mapping in config.mappings:
             for topic_input in mapping.inputs:
-                type_name = _require(topic_input.topic, types, origin, f"mapping '{mapping.feature}'")
+                type_name = types[topic_input.topic]
                 _check_type(mapping, topic_input, type_name, origin)
                 self._streams.append(_Stream(mapping, topic_input, type_name))
-        task_topic = config.dataset.task_topic
         if task_topic is not None:
-            type_name = _require(task_topic, types, origin, "[dataset] task_topic")
-            self._streams.append(_Stream(None, TopicInput(task_topic, policy=Policy.HOLD), type_name))
+            self._streams.append(_Stream(None, TopicInput(task_topic, policy=Policy.HOLD), types[task_topic]))
         self.topics: tuple[str, ...] = tuple(dict.fromkeys(s.input.topic for s in self._streams))
         #: Stream index of the task topic, or None.
         self.task_stream = len(self._streams) - 1 if task_topic is not None else None
@@ -215,13 +216,19 @@ def _topic_types(channels: Sequence[Channel], origin: str) -> dict[str, str]:
     return types
 
 
-def _require(topic: str, types: dict[str, str], origin: str, what: str) -> str:
-    if topic in types:
-        return types[topic]
-    listed = closest(topic, types)
+def _require(wanted: Sequence[tuple[str, str]], types: dict[str, str], origin: str) -> None:
+    """Raise one error naming every ``(what, topic)`` whose topic is not in the recording."""
+    missing = [(what, topic) for what, topic in wanted if topic not in types]
+    if not missing:
+        return
+    listed = closest(missing[0][1], types)
     shown = ", ".join(listed[:10]) + (f", ... ({len(listed)} topics)" if len(listed) > 10 else "")
-    raise SourceError(f"{what}: topic {topic} is not in this recording", path=origin,
-                      hint=f"it has: {shown}" if listed else "it has no topics")
+    hint = f"it has: {shown}" if listed else "it has no topics"
+    if len(missing) == 1:
+        what, topic = missing[0]
+        raise SourceError(f"{what}: topic {topic} is not in this recording", path=origin, hint=hint)
+    names = ", ".join(f"{topic} ({what})" for what, topic in missing)
+    raise SourceError(f"{len(missing)} mapped topics are not in this recording: {names}", path=origin, hint=hint)
 
 
 def _check_type(mapping: Mapping, topic_input: TopicInput, type_name: str, origin: str) -> None:

@@ -113,3 +113,22 @@ def test_a_missing_topic_lists_the_recordings_topics_closest_first(tmp_path: Pat
     err = capsys.readouterr().err
     assert "mapping 'observation.state': topic /joint_state is not in this recording (it has: /joint_states, " in err
     assert "no recording could be converted (1 failed)" in err
+
+
+def test_every_missing_topic_is_named_at_once(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    write_recording(tmp_path / "a.mcap", SMALL)
+    config = fast_demo_config(tmp_path)
+    config.write_text(config.read_text().replace('"/joint_states"', '"/joint_state"').replace('"/action"', '"/actions"'))
+    assert run("convert", str(tmp_path / "a.mcap"), "-c", str(config), "-o", str(tmp_path / "o")) == 2
+    err = capsys.readouterr().err
+    assert ("2 mapped topics are not in this recording: /joint_state (mapping 'observation.state'), "
+            "/actions (mapping 'action') (it has: /joint_states, ") in err
+
+
+def test_validate_says_a_missing_dataset_does_not_exist(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert run("validate", str(tmp_path / "nowhere")) == 2
+    err = capsys.readouterr().err
+    assert err == f"roboflow: error: {tmp_path / 'nowhere'}: does not exist (give the dataset's directory, the one holding meta/)\n"
+    (tmp_path / "file").write_text("x")
+    assert run("validate", str(tmp_path / "file")) == 2
+    assert "is a file, not a dataset directory" in capsys.readouterr().err
