@@ -11,7 +11,10 @@ import click
 from roboflow.config import FORMATS, Config, load_config
 from roboflow.errors import ConfigError
 
-__all__ = ["conversion_options", "load_inputs"]
+__all__ = ["config_warnings", "conversion_options", "load_inputs"]
+
+#: Values ``roboflow init-config`` writes for the user to replace.
+PLACEHOLDERS = {"task": "describe the task", "robot_type": "unknown"}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,13 +36,30 @@ def conversion_options(output_help: str) -> Callable[[F], F]:
 def load_inputs(config_path: Path, inputs: tuple[str, ...]) -> tuple[Config, tuple[str, ...]]:
     """The validated config, and INPUT (or the config's ``[source] path`` when none is given).
 
+    Prints :func:`config_warnings` to stderr, one line each.
+
     Raises:
         ConfigError: The config is invalid, or there is no INPUT and no ``[source] path``.
     """
     config = load_config(config_path)
+    for warning in config_warnings(config):
+        click.echo(f"roboflow: warning: {config_path}: {warning}", err=True)
     if inputs:
         return config, inputs
     if config.source.path is None:
         raise ConfigError("no INPUT given and the config has no [source] path", path=str(config_path),
                           hint="name recordings on the command line")
     return config, (config.source.path,)
+
+
+def config_warnings(config: Config) -> list[str]:
+    """What a valid config probably gets wrong: no ``action`` feature, starter placeholders left in."""
+    warnings = []
+    if not any(mapping.feature == "action" for mapping in config.mappings):
+        warnings.append('no mapping writes the feature "action", which most lerobot policies train on '
+                        '(map the command topic with feature = "action")')
+    dataset = config.dataset
+    for key, placeholder in PLACEHOLDERS.items():
+        if getattr(dataset, key, None) == placeholder:
+            warnings.append(f'[dataset] {key} is "{placeholder}" (the starter config\'s placeholder): say what it is')
+    return warnings

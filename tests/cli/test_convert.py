@@ -132,3 +132,20 @@ def test_validate_says_a_missing_dataset_does_not_exist(tmp_path: Path, capsys) 
     (tmp_path / "file").write_text("x")
     assert run("validate", str(tmp_path / "file")) == 2
     assert "is a file, not a dataset directory" in capsys.readouterr().err
+
+
+def test_a_config_without_action_or_with_placeholders_warns_in_one_line_each(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    write_recording(tmp_path / "a.mcap", SMALL)
+    config = fast_demo_config(tmp_path)
+    text = config.read_text()
+    without_action = text[: text.index('[[mappings]]\ntopic = "/action"')] + text[text.index("[video]") :]
+    task_line = next(line for line in text.splitlines() if line.startswith("task = "))
+    config.write_text(without_action.replace(task_line, 'task = "describe the task"'))
+    assert run("convert", str(tmp_path / "a.mcap"), "-c", str(config), "-o", str(tmp_path / "o")) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("roboflow: warning:")]
+    assert warnings == [
+        f'roboflow: warning: {config}: no mapping writes the feature "action", which most lerobot policies train on '
+        '(map the command topic with feature = "action")',
+        f'roboflow: warning: {config}: [dataset] task is "describe the task" (the starter config\'s placeholder): '
+        "say what it is",
+    ]
