@@ -144,8 +144,8 @@ def test_a_config_without_action_or_with_placeholders_warns_in_one_line_each(tmp
     assert run("convert", str(tmp_path / "a.mcap"), "-c", str(config), "-o", str(tmp_path / "o")) == 0
     warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("roboflow: warning:")]
     assert warnings == [
-        f'roboflow: warning: {config}: no mapping writes the feature "action", which most lerobot policies train on '
-        '(map the command topic with feature = "action")',
-        f'roboflow: warning: {config}: [dataset] task is "describe the task" (the starter config\'s placeholder): '
-        "say what it is",
+        (f'roboflow: warning: {config}: no mapping writes the feature "action", which most lerobot policies train on '
+        '(map the command topic with feature = "action")'),
+        (f'roboflow: warning: {config}: [dataset] task is "describe the task" (the starter config\'s placeholder): '
+        "say what it is"),
     ]
