@@ -24,7 +24,7 @@ from roboflow.config.schema import closest
 from roboflow.decode import decoder_for
 from roboflow.errors import ConfigError, SourceError
 from roboflow.features.images import ImageDecoder
-from roboflow.features.types import default_fields, image_kind, is_joint_state, normalise_type
+from roboflow.features.types import image_kind, normalise_type
 from roboflow.features.vectors import VectorExtractor, vector_extractor
 from roboflow.lerobot.spec import CameraFeature, DatasetSpec, VectorFeature
 from roboflow.sources.base import Channel, RawMessage
@@ -245,11 +245,7 @@ def _check_type(mapping: Mapping, topic_input: TopicInput, type_name: str, origi
             f"mapping '{mapping.feature}': {topic} is {type_name}, an image type, which cannot feed a "
             f"{mapping.mapping_type.value} vector", path=origin, hint="use mapping_type = \"image\"",
         )
-    if topic_input.fields is None and not is_joint_state(type_name) and default_fields(type_name) is None:
-        raise ConfigError(
-            f"mapping '{mapping.feature}': {topic} is {type_name or 'schemaless'}, which has no default vector",
-            path=origin, hint="name the numeric fields to extract with field = \"a.b\" or a list of paths",
-        )
+    # a type without a default vector is reported at its first message, which lists its numeric fields
 
 
 def _header_stamp(msg: Any, fallback: int) -> int:

@@ -197,3 +197,13 @@ crf = 10
     _, info, (episode,), _ = convert(tmp_path, config, path)
     assert info["total_frames"] == 10
     assert [frame_number_from_image(f) for f in episode.videos["observation.images.camera"]] == list(range(10))
+
+
+def test_a_type_without_a_default_vector_lists_its_numeric_fields(tmp_path: Path) -> None:
+    write_json_mcap(tmp_path / "r.mcap", arm(range(0, 500, 10)))
+    config = BASE.replace('field = "q"\nnames = ["a", "b"]\n', "")
+    item = WorkItem(0, str(tmp_path / "r.mcap"), "r")
+    with pytest.raises(UserError) as raised:
+        convert_recording(item, ConvertContext(parse_config(config), tmp_path / "staging"))
+    assert str(raised.value) == (f"{tmp_path / 'r.mcap'}: /arm: type test.Value has no default vector "
+                                 "(set field = one or more numeric paths: q[])")
