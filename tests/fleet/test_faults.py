@@ -28,6 +28,16 @@ def _submit(fleet: Fleet, recordings: Recordings, out: Path, batch_id: str, *ext
                               "--batch-id", batch_id, "--wait", "--no-progress")
 
 
+def _two_nodes(make_fleet: MakeFleet, state_url: str, recordings: Recordings, tmp_path: Path,
+               batch_id: str) -> tuple[Fleet, Path, subprocess.Popen[str]]:
+    """Two `roboflow run` nodes and a `submit --wait` of the recordings; returns the fleet, output and submit."""
+    fleet = make_fleet(state_url)
+    fleet.node()
+    fleet.node()
+    out = tmp_path / "dataset"
+    return fleet, out, _submit(fleet, recordings, out, batch_id)
+
+
 def _finish(fleet: Fleet, submit: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str]:
     try:
         _, stderr = submit.communicate(timeout=timeout)
@@ -74,11 +84,7 @@ def _kill_mid_conversion(fleet: Fleet, store: StateStore, batch_id: str) -> Work
 
 def test_a_node_killed_mid_conversion(make_fleet: MakeFleet, store_url: str, recordings: Recordings,
                                       tmp_path: Path) -> None:
-    fleet = make_fleet(store_url)
-    fleet.node()
-    fleet.node()
-    out = tmp_path / "dataset"
-    submit = _submit(fleet, recordings, out, "kill")
+    fleet, out, submit = _two_nodes(make_fleet, store_url, recordings, tmp_path, "kill")
     store = open_store(store_url)
     try:
         wait_for(lambda: _units(store_url, "kill"), 60, "the batch's units")
@@ -97,11 +103,7 @@ def test_a_node_killed_mid_conversion(make_fleet: MakeFleet, store_url: str, rec
 
 def test_redis_killed_and_restarted_mid_batch(make_fleet: MakeFleet, sqlite_url: str, recordings: Recordings,
                                               tmp_path: Path) -> None:
-    fleet = make_fleet(sqlite_url)
-    fleet.node()
-    fleet.node()
-    out = tmp_path / "dataset"
-    submit = _submit(fleet, recordings, out, "redis")
+    fleet, out, submit = _two_nodes(make_fleet, sqlite_url, recordings, tmp_path, "redis")
     wait_for(lambda: any(u.state is UnitState.COMPLETE for u in _units(sqlite_url, "redis")), 60,
              "a first unit done", every=0.01)
     fleet.broker.kill()  # no persistence: every queued message and the chord's counter are gone
@@ -168,11 +170,7 @@ def test_the_merge_worker_killed_mid_merge(make_fleet: MakeFleet, sqlite_url: st
 def test_the_state_store_unreachable_for_10_s(make_fleet: MakeFleet, emulator: Emulator, recordings: Recordings,
                                               tmp_path: Path) -> None:
     url = f"tikv://{emulator.pd_address}"
-    fleet = make_fleet(url)
-    fleet.node()
-    fleet.node()
-    out = tmp_path / "dataset"
-    submit = _submit(fleet, recordings, out, "outage")
+    fleet, out, submit = _two_nodes(make_fleet, url, recordings, tmp_path, "outage")
     wait_for(lambda: any(u.state is UnitState.COMPLETE for u in _units(url, "outage")), 60, "a first unit done",
              every=0.02)
     emulator.faults.unavailable(True)
