@@ -48,6 +48,17 @@ class VectorExtractor:
     def error(self, time_ns: int, message: str, hint: str | None = None) -> SourceError:
         return SourceError(f"{self.topic} at t={time_ns / 1e9:.6f} s: {message}", hint=hint)
 
+    def float32(self, values: np.ndarray, names: Sequence[str], time_ns: int) -> np.ndarray:
+        """``values`` as float32; a finite value beyond float32's range is an error naming its field."""
+        with np.errstate(over="ignore"):
+            out = values.astype(np.float32)
+        overflow = np.flatnonzero(np.isinf(out) & np.isfinite(values))
+        if overflow.size:
+            where = names[overflow[0]] if overflow[0] < len(names) else f"value {overflow[0]}"
+            raise self.error(time_ns, f"{where} = {values[overflow[0]]:g} does not fit float32 (LeRobot's dtype)",
+                             hint="map another field, or scale it before recording")
+        return out
+
 
 def vector_extractor(topic_input: TopicInput, type_name: str) -> VectorExtractor:
     """The extractor for one input of a state/action mapping.
@@ -108,7 +119,7 @@ class JointStateExtractor(VectorExtractor):
             values = np.asarray(_attr(msg, field), dtype=np.float64)
             target = out[n * size:(n + 1) * size]
             if len(values) == len(names):
-                target[present] = values[index[present]]
+                target[present] = self.float32(values, [f"{name}.{field}" for name in names], time_ns)[index[present]]
             elif self.missing is MissingJoint.ERROR:
                 raise self.error(time_ns, f"JointState has {len(names)} names but {len(values)} {field} values",
                                  hint="set missing_joint = \"hold\" to keep the last values")
@@ -174,7 +185,7 @@ class FieldExtractor(VectorExtractor):
                 raise self.error(time_ns, f"field '{path}' is not numeric: {err}") from err
             names.extend(flat_names)
             parts.append(values)
-        out = np.concatenate(parts).astype(np.float32) if parts else np.empty(0, np.float32)
+        out = self.float32(np.concatenate(parts), names, time_ns) if parts else np.empty(0, np.float32)
         if self._size is None:
             self._size = out.size
             self.names = tuple(names)

@@ -141,3 +141,17 @@ def test_a_bad_field_path_or_a_text_field_is_a_source_error_naming_the_topic() -
 def test_numeric_paths_skip_headers_and_text() -> None:
     js = joint_state(["a"], [1.0])
     assert numeric_paths(js) == ["position[]", "velocity[]", "effort[]"]
+
+
+def test_a_value_beyond_float32_names_its_field_in_one_error() -> None:
+    with pytest.raises(SourceError) as raised:
+        extract(TopicInput("/js"), "sensor_msgs/msg/JointState", joint_state(["a", "b"], [1.0, 1e300]))
+    assert str(raised.value) == ("/js at t=3.000000 s: b.position = 1e+300 does not fit float32 (LeRobot's dtype) "
+                                 "(map another field, or scale it before recording)")
+    array = T["std_msgs/msg/Float64MultiArray"](layout=T["std_msgs/msg/MultiArrayLayout"](dim=[], data_offset=0),
+                                                data=np.array([0.5, -4e40]))
+    with pytest.raises(SourceError, match=r"data\[1\] = -4e\+40 does not fit float32"):
+        extract(TopicInput("/arr"), "std_msgs/msg/Float64MultiArray", array)
+    values, _ = extract(TopicInput("/arr"), "std_msgs/msg/Float64MultiArray",
+                        T["std_msgs/msg/Float64MultiArray"](layout=array.layout, data=np.array([np.inf, 2.0])))
+    assert values[0].tolist() == [np.inf, 2.0]  # an infinity recorded as such is not an overflow
