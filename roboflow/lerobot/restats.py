@@ -20,7 +20,8 @@ from roboflow.lerobot.stats import (
     Stats,
     column_values,
     feature_stats,
-    image_stats,
+    image_stats_from_counts,
+    level_counts,
     pixel_stride,
     sample_indices,
 )
@@ -58,8 +59,9 @@ def _row_stats(part: EpisodePart, columns: list[str]) -> Stats:
 def _video_stats(piece: VideoSlice, shape: list[int], fps: int) -> FeatureStats:
     height, width = shape[0], shape[1]
     stride = pixel_stride(height, width)
-    wanted = {piece.start + k for k in sample_indices(piece.length)}
-    frames: dict[int, np.ndarray] = {}
+    sampled = sample_indices(piece.length)
+    wanted = {piece.start + k for k in sampled}  # sampled frames not decoded yet
+    counts = np.zeros((3, 256), dtype=np.int64)  # levels of the sampled frames, counted as they are decoded
     try:
         with av.open(str(piece.path)) as container:
             stream = container.streams.video[0]
@@ -74,9 +76,10 @@ def _video_stats(piece: VideoSlice, shape: list[int], fps: int) -> FeatureStats:
                 if number >= piece.start + piece.length:
                     break
                 if number in wanted:
-                    frames[number] = frame.to_ndarray(format="rgb24")[::stride, ::stride]
+                    wanted.remove(number)
+                    counts += level_counts(frame.to_ndarray(format="rgb24")[::stride, ::stride])
     except av.FFmpegError as err:
         raise DatasetError(f"cannot decode video for stats: {err}", path=str(piece.path)) from err
-    if len(frames) != len(wanted):
-        raise DatasetError(f"{len(wanted) - len(frames)} sampled frames missing", path=str(piece.path))
-    return image_stats(np.stack([frames[number] for number in sorted(frames)]))
+    if wanted:
+        raise DatasetError(f"{len(wanted)} sampled frames missing", path=str(piece.path))
+    return image_stats_from_counts(counts, len(sampled))
