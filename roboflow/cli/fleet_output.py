@@ -20,8 +20,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def open_fleet_store() -> StateStore:
-    """The state store the fleet's environment names (``ROBOFLOW_STATE_URL``, ``TIKV_PD_ENDPOINTS``)."""
-    return open_store(FleetSettings.from_env().state_url)
+    """The state store the fleet's environment names (``ROBOFLOW_STATE_URL``, ``TIKV_PD_ENDPOINTS``).
+
+    It is closed when the command ends: the TiKV client must finish its background work before the
+    interpreter tears down (left to exit, it can abort the process after a successful command).
+    """
+    store = open_store(FleetSettings.from_env().state_url)
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(store.close)
+    return store
 
 
 def send(what: str, call: Callable[[], None]) -> None:
