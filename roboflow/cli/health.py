@@ -34,12 +34,9 @@ def _state_store() -> str:
     from roboflow.coordination.keys import RECONCILER_KEY
     from roboflow.coordination.store import run_transaction
 
-    store = open_fleet_store()
-    try:
-        run_transaction(store, lambda txn: txn.get(RECONCILER_KEY), readonly=True)
-        return store.url
-    finally:
-        store.close()
+    store = open_fleet_store()  # closed when the command ends
+    run_transaction(store, lambda txn: txn.get(RECONCILER_KEY), readonly=True)
+    return store.url
 
 
 def _staging(url: str) -> Callable[[], str]:

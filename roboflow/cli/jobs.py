@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from roboflow.cli.fleet_output import emit_rows, listing_options, open_fleet_store, send
+from roboflow.coordination import StateStore
 from roboflow.coordination.records import WorkUnit
 
 __all__ = ["jobs"]
@@ -33,11 +34,10 @@ def _row(unit: WorkUnit) -> dict[str, Any]:
     }
 
 
-def _units(batch_id: str | None) -> list[WorkUnit]:
+def _units(store: StateStore, batch_id: str | None) -> list[WorkUnit]:
     from roboflow.coordination.batches import list_batches
     from roboflow.coordination.units import list_units
 
-    store = open_fleet_store()
     ids = [batch_id] if batch_id else list_batches(store)
     return [unit for bid in ids for unit in list_units(store, bid)]
 
@@ -62,7 +62,7 @@ def jobs() -> None:
 @listing_options
 def list_(batch_id: str | None, status: str | None, limit: int, offset: int, as_json: bool, as_csv: bool) -> None:
     """Jobs in batch and id order."""
-    rows = [_row(u) for u in _units(batch_id) if status is None or u.state.value.lower() == status]
+    rows = [_row(u) for u in _units(open_fleet_store(), batch_id) if status is None or u.state.value.lower() == status]
     emit_rows(rows[offset : offset + limit], ["job_id", "state", "attempts", "frames", "source", "error"],
               as_json=as_json, as_csv=as_csv)
 
@@ -91,11 +91,12 @@ def retry(job_id: str | None, all_failed: bool, batch_id: str | None) -> None:
 
     if (job_id is None) == (not all_failed):
         raise click.UsageError("give JOB_ID or --all-failed")
+    store = open_fleet_store()
     if job_id is not None:
         targets = [_split(job_id)]
     else:
-        targets = [(u.batch_id, u.unit_id) for u in _units(batch_id) if u.state in (UnitState.FAILED, UnitState.DEAD)]
-    store = open_fleet_store()
+        targets = [(u.batch_id, u.unit_id) for u in _units(store, batch_id)
+                   if u.state in (UnitState.FAILED, UnitState.DEAD)]
     for bid, uid in targets:
         requeue_unit(store, bid, uid)
         send("convert", lambda bid=bid, uid=uid: CeleryDispatcher().convert(bid, [uid]))  # type: ignore[misc]
@@ -117,7 +118,7 @@ def cancel(job_id: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def stats(batch_id: str | None, as_json: bool) -> None:
     """Jobs per state, bytes and frames done."""
-    units = _units(batch_id)
+    units = _units(open_fleet_store(), batch_id)
     counts = Counter(u.state.value.lower() for u in units)
     document = {
         "jobs": len(units),

@@ -29,6 +29,7 @@ __all__ = [
     "TERMINAL_UNITS",
     "SubmitOptions",
     "batch_summary",
+    "dataset_version",
     "new_batch_id",
     "staging_root",
     "submit_batch",
@@ -80,6 +81,11 @@ def default_staging(output_url: str) -> str:
         raise ConfigError("the output must name a directory or prefix, not a whole bucket", path=output_url)
     parent = location.parent.url.rstrip("/")
     return f"{parent}/.{location.name}.staging"
+
+
+def dataset_version(spec: BatchSpec) -> str:
+    """``v3.0``/``v2.1`` from the batch's format (``lerobot-v3.0`` in records of the seed's spelling)."""
+    return spec.format.removeprefix("lerobot-")
 
 
 def staging_root(spec: BatchSpec) -> str:

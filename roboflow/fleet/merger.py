@@ -29,8 +29,10 @@ from roboflow.coordination.leases import KeptLease, Lease, acquire_lease
 from roboflow.coordination.records import BatchPhase, BatchSpec, UnitState, WorkUnit
 from roboflow.coordination.units import list_units
 from roboflow.errors import RoboflowError, UserError
-from roboflow.fleet.batch import FINAL_PHASES, TERMINAL_UNITS, staging_root
+from roboflow.fleet.batch import FINAL_PHASES, TERMINAL_UNITS, dataset_version, staging_root
 from roboflow.fleet.worker import batch_config
+from roboflow.lerobot.layout import INFO_PATH
+from roboflow.lerobot.merge import PROVENANCE_PATH
 from roboflow.pipeline.convert import ShardResult
 from roboflow.pipeline.merge import MergeContext, incompatible_shards, merge_shards
 from roboflow.pipeline.scan import WorkItem
@@ -80,9 +82,10 @@ def _merge_under(store: StateStore, spec: BatchSpec, units: Sequence[WorkUnit], 
     results = [ShardResult(item=WorkItem(i, u.source_url, u.unit_id), shard=part, episodes=())
                for i, (u, part) in enumerate(parts)]
     for result, reason in incompatible_shards(results):
-        if not any(s["source"] == result.item.url for s in skipped):
+        if result.item.url not in {s["source"] for s in skipped}:
             skipped.append({"source": result.item.url, "error": reason})
-    results = [r for r in results if not any(s["source"] == r.item.url for s in skipped)]
+    left_out = {s["source"] for s in skipped}
+    results = [r for r in results if r.item.url not in left_out]
     converted = len({r.item.url for r in results})
     strict = bool(spec.limits.get("strict"))
     if not results or (strict and skipped):
@@ -92,12 +95,13 @@ def _merge_under(store: StateStore, spec: BatchSpec, units: Sequence[WorkUnit], 
         set_phase(store, batch_id, BatchPhase.FAILED, lease=lease, message=message)
         log.warning("batch %s failed: %s", batch_id, message)
         return BatchPhase.FAILED
-    fmt = spec.format.removeprefix("lerobot-")
+    fmt = dataset_version(spec)
     try:
-        if not _published_by(spec):
+        ours, published = _published_state(spec)
+        if not published:
             provenance = {**run_provenance(batch_config(spec), format=fmt, converted=converted, skipped=skipped),
                           "batch_id": batch_id}
-            overwrite = bool(spec.limits.get("overwrite")) or _partial_of(spec)
+            overwrite = bool(spec.limits.get("overwrite")) or ours  # replace our own cut-off upload
             merge_shards(results, spec.output_url, MergeContext(fmt, overwrite, provenance))
     except UserError as err:
         set_phase(store, batch_id, BatchPhase.FAILED, lease=lease, message=str(err))
@@ -109,27 +113,17 @@ def _merge_under(store: StateStore, spec: BatchSpec, units: Sequence[WorkUnit], 
     return BatchPhase.COMPLETE
 
 
-def _provenance_of(spec: BatchSpec) -> dict[str, Any] | None:
+def _published_state(spec: BatchSpec) -> tuple[bool, bool]:
+    """``(ours, complete)``: whether the output's provenance names this batch (a merge of it was killed after
+    publishing began), and whether that dataset is complete (``meta/info.json``, written last, is there)."""
+    storage = open_storage(spec.output_url)
     try:
-        with open_storage(spec.output_url).reader("meta/roboflow.json") as stream:
-            document: dict[str, Any] = json.load(stream)
-            return document
+        with storage.reader(PROVENANCE_PATH) as stream:
+            provenance = json.load(stream)
     except (RoboflowError, OSError, ValueError):
-        return None
-
-
-def _published_by(spec: BatchSpec) -> bool:
-    """Whether the output is a complete dataset this batch published (a merge killed before Complete)."""
-    provenance = _provenance_of(spec)
-    if provenance is None or provenance.get("batch_id") != spec.batch_id:
-        return False
-    return open_storage(spec.output_url).exists("meta/info.json")
-
-
-def _partial_of(spec: BatchSpec) -> bool:
-    """Whether the output holds an upload of this batch that was cut off before ``meta/info.json``."""
-    provenance = _provenance_of(spec)
-    return provenance is not None and provenance.get("batch_id") == spec.batch_id
+        return False, False
+    ours = isinstance(provenance, dict) and provenance.get("batch_id") == spec.batch_id
+    return ours, ours and storage.exists(INFO_PATH)
 
 
 def remove_staging(spec: BatchSpec) -> None:

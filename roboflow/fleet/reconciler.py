@@ -28,8 +28,8 @@ from roboflow.coordination import Reaper, StateStore, UnitState
 from roboflow.coordination.batches import get_batch, list_active_batches
 from roboflow.coordination.errors import LeaseHeldError
 from roboflow.coordination.keys import RECONCILER_KEY, batch_lease_key
-from roboflow.coordination.leases import acquire_lease
-from roboflow.coordination.records import BatchPhase, LockRecord, decode
+from roboflow.coordination.leases import acquire_lease, read_lease
+from roboflow.coordination.records import BatchPhase
 from roboflow.coordination.store import run_transaction
 from roboflow.coordination.units import list_units, mark_queued
 from roboflow.fleet.batch import FINAL_PHASES, TERMINAL_UNITS
@@ -126,6 +126,5 @@ class Reconciler:
         report.resent[batch_id] = report.resent.get(batch_id, 0) + len(unit_ids)
 
     def _merge_lease_expired(self, batch_id: str, now: int) -> bool:
-        key = batch_lease_key(batch_id)
-        raw = run_transaction(self.store, lambda txn: txn.get(key), readonly=True)
-        return raw is None or decode(LockRecord, raw, key=key).expires_ms <= now
+        lease = run_transaction(self.store, lambda txn: read_lease(txn, batch_lease_key(batch_id)), readonly=True)
+        return lease is None or lease.expires_ms <= now

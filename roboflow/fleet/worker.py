@@ -28,8 +28,9 @@ from roboflow.coordination.errors import IllegalTransitionError, LeaseLostError
 from roboflow.coordination.records import BatchSpec, UnitState, WorkUnit
 from roboflow.coordination.units import Claim, claim_unit, complete_unit, fail_unit, get_unit
 from roboflow.errors import InfrastructureError, StateError, UserError
-from roboflow.fleet.batch import staging_root
+from roboflow.fleet.batch import dataset_version, staging_root
 from roboflow.fleet.runtime import Runtime
+from roboflow.lerobot.merge import PROVENANCE_PATH
 from roboflow.pipeline.convert import ConvertContext, EpisodeParts, ShardResult, convert_recording
 from roboflow.pipeline.merge import shard_info
 from roboflow.pipeline.scan import WorkItem
@@ -142,12 +143,12 @@ def _convert(rt: Runtime, spec: BatchSpec, claim: Claim) -> tuple[list[str], int
 
     def staged(part: Path, position: int) -> None:
         nonlocal frames
+        frames += shard_info(part)["total_frames"]  # read while the part is still local
         url = f"{attempt_url}/{part.name}"
         if remote:
             upload_tree(part, url)
             shutil.rmtree(part, ignore_errors=True)
         done.append(url)
-        frames += shard_info(url)["total_frames"]
         save_checkpoint(session, claim, frame_index=frames - 1, episode_index=position,
                         data={"parts": done, "next": position + 1, "frames": frames})
 
@@ -155,7 +156,7 @@ def _convert(rt: Runtime, spec: BatchSpec, claim: Claim) -> tuple[list[str], int
     item = WorkItem(index=0, url=unit.source_url, key=PurePosixPath(attempt_url).name)
     with tempfile.TemporaryDirectory(prefix="roboflow-shard-") as tmp:
         root = Path(tmp) if remote else Path(parse_url(attempt_url).path).parent
-        context = ConvertContext(config=batch_config(spec), staging=root, format=_version(spec))
+        context = ConvertContext(config=batch_config(spec), staging=root, format=dataset_version(spec))
         result = convert_recording(item, context, check, parts)
     for url in done:
         _stamp_source(url, result.source)
@@ -165,13 +166,9 @@ def _convert(rt: Runtime, spec: BatchSpec, claim: Claim) -> tuple[list[str], int
 def _stamp_source(part_url: str, facts: dict[str, Any]) -> None:
     """Put the recording's size and SHA-256 (known once it was read whole) into a part's provenance."""
     storage = open_storage(part_url)
-    with storage.reader("meta/roboflow.json") as stream:
+    with storage.reader(PROVENANCE_PATH) as stream:
         provenance = json.load(stream)
     provenance["source"] = facts
-    with storage.writer("meta/roboflow.json") as out:
+    with storage.writer(PROVENANCE_PATH) as out:
         out.write(json.dumps(provenance, indent=2).encode())
 
-
-def _version(spec: BatchSpec) -> str:
-    """``v3.0``/``v2.1`` from the batch's format (``lerobot-v3.0`` in old records)."""
-    return spec.format.removeprefix("lerobot-")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from roboflow.errors import DatasetError
+from roboflow.lerobot.layout import INFO_PATH
 from roboflow.lerobot.merge import MergeResult, StorageIO, merge_datasets
 from roboflow.pipeline.convert import ShardResult
 from roboflow.storage import StorageOptions, open_storage, parse_url
@@ -132,7 +133,7 @@ def _difference(head: Mapping[str, Any], reference: Mapping[str, Any]) -> str:
 
 def shard_info(location: Path | str) -> dict[str, Any]:
     """The ``meta/info.json`` of a shard (a directory or a storage URL)."""
-    with open_storage(str(location)).reader("meta/info.json") as stream:
+    with open_storage(str(location)).reader(INFO_PATH) as stream:
         info: dict[str, Any] = json.load(stream)
     return info
 
