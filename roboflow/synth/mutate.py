@@ -195,8 +195,8 @@ _SQL_EDITS = (
     "UPDATE topics SET offered_qos_profiles = x'00ff' WHERE id = (SELECT MIN(id) FROM topics)",
     "DELETE FROM topics WHERE id = (SELECT MIN(id) FROM topics)",
     "UPDATE message_definitions SET encoded_message_definition = 'float64 x\nint32 BIG=1e999'",
-    "UPDATE message_definitions SET encoded_message_definition = "
-    "topic_type || ' child' WHERE id = (SELECT MIN(id) FROM message_definitions)",
+    ("UPDATE message_definitions SET encoded_message_definition = "
+     "topic_type || ' child' WHERE id = (SELECT MIN(id) FROM message_definitions)"),
     "UPDATE message_definitions SET encoded_message_definition = x'ff'",
     "UPDATE message_definitions SET encoded_message_definition = NULL",
     "UPDATE message_definitions SET encoding = 'ros2idl'",
