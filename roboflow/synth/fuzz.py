@@ -82,7 +82,8 @@ _SUFFIX = {"mcap": ".mcap", "ros1": ".bag"}
 REAL = ("rosbagjs/example-unsorted-chunks.bag", "rosbag2/ros1_test_bag_multiple_connections.bag",
         "rosbagjs/example-lz4.bag", "rosbagjs/example-bz2.bag", "mcap_conformance/TenMessages.mcap",
         "mcap_conformance/TenMessages-ch-chx-mx-st-sum.mcap", "rosbag2/talker_sqlite3", "rosbag2/talker_mcap",
-        "rosbag2/cdr_test_sqlite3_2021", "foxglove_sdk/so100.rrd")
+        "rosbag2/cdr_test_sqlite3_2021", "rosbags_rs/test_bag_mcap", "rosbags_rs/test_bag_sqlite3",
+        "foxglove_sdk/so100.rrd")
 _STDERR_OK = re.compile(r"roboflow: (error|warning): |\d\d:\d\d:\d\d (converting|converted|skipped|merging) ")
 _UNEXPECTED = re.compile(r"unexpected [A-Za-z_.]*(Error|Exception|Warning|Interrupt|Exit)\b|unexpected \w+: ")
 _HIDDEN_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
@@ -199,15 +200,23 @@ def _cli(args: list[str]) -> Verdict:
 
 def _read_all(path: Path) -> Verdict:
     """Open the recording and decode every message (what convert does with a mapped topic)."""
-    from roboflow.decode import decoder_for
-    from roboflow.errors import RoboflowError
+    from roboflow.decode import Decoder, decoder_for
+    from roboflow.errors import RoboflowError, SourceError
     from roboflow.sources import open_source
 
+    decoders: dict[int, Decoder | None] = {}
     with _captured() as (_, records, caught):
         try:
             with open_source(path) as source:
+                for channel in source.channels:
+                    try:
+                        decoders[channel.id] = decoder_for(channel)
+                    except SourceError:  # not decodable (e.g. an unknown encoding): still read its messages
+                        decoders[channel.id] = None
                 for message in source.messages():
-                    decoder_for(message.channel)(message.data)
+                    decoder = decoders[message.channel.id]
+                    if decoder is not None:
+                        decoder(message.data)
         except RoboflowError as err:
             if "\n" in str(err):
                 return Verdict(Outcome.MULTILINE, f"read: {err!s:.300}")

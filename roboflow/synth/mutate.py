@@ -74,7 +74,7 @@ def _length_fields(data: bytes) -> list[tuple[int, int]]:
 
 
 def _mcap_lengths(data: bytes, position: int) -> list[tuple[int, int]]:
-    found = []
+    found: list[tuple[int, int]] = []
     while position + 9 <= len(data) and len(found) < _MAX_FIELDS:
         opcode, length = struct.unpack_from("<BQ", data, position)
         found.append((position + 1, 8))
@@ -93,7 +93,7 @@ def _mcap_lengths(data: bytes, position: int) -> list[tuple[int, int]]:
 
 
 def _ros1_lengths(data: bytes, position: int) -> list[tuple[int, int]]:
-    found = []
+    found: list[tuple[int, int]] = []
     while position + 4 <= len(data) and len(found) < _MAX_FIELDS:
         found.append((position, 4))
         (header_length,) = struct.unpack_from("<I", data, position)
