@@ -88,10 +88,7 @@ def _iso(nanoseconds: int | None) -> str | None:
     if nanoseconds is None:
         return None
     seconds, rest = divmod(nanoseconds, 1_000_000_000)
-    try:
-        stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    except (OverflowError, ValueError, OSError):  # a damaged stamp beyond year 9999: show the number
-        return f"{nanoseconds} ns (beyond the calendar)"
+    stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     return f"{stamp}.{rest:09d}Z"
 
 

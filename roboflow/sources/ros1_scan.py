@@ -85,6 +85,19 @@ def _chunk_payload(header: Header, data: bytes) -> io.BytesIO:
         raise ReaderError(f"{compression} chunk does not decompress: {err}") from err
 
 
+_FILE_OPS = frozenset({RecordType.BAGHEADER, RecordType.CHUNK, RecordType.CONNECTION, RecordType.IDXDATA,
+                       RecordType.CHUNK_INFO})
+_CHUNK_OPS = frozenset({RecordType.CONNECTION, RecordType.MSGDATA})
+
+
+def _op(header: Header, allowed: frozenset[RecordType]) -> int:
+    """The record's op code; one that cannot appear here is damage (a skipped record would lose messages)."""
+    op = header.get_uint8("op")
+    if op not in allowed:
+        raise ReaderError(f"unknown record op code {op:#04x}")
+    return op
+
+
 def _sized(stream: BinaryIO, end: int, what: str) -> bytes:
     """A length-prefixed field, its length checked against the ``end`` of the file or chunk before reading."""
     position = stream.tell()
@@ -116,7 +129,9 @@ def describe_damage(err: BaseException) -> str:
     """One line for a damage exception (an AssertionError or KeyError alone says little)."""
     text = one_line(err).rstrip(".")
     if isinstance(err, KeyError):
-        return f"unknown id {text}"
+        return f"unknown connection or chunk {text}"
+    if isinstance(err, (OSError, RuntimeError, EOFError)):
+        return f"chunk does not decompress: {text}"
     return text or f"inconsistent record ({type(err).__name__})"
 
 
@@ -135,7 +150,7 @@ def scan_bag(stream: BinaryIO, size: int, index_pos: int) -> ScanResult:
     while position < size:
         try:
             header, data = read_record(stream, size)
-            op = header.get_uint8("op")
+            op = _op(header, _FILE_OPS)
             if op == RecordType.CONNECTION:
                 channel = _connection(header, data)
                 result.channels.setdefault(channel.id, channel)
@@ -159,7 +174,7 @@ def _scan_chunk(result: ScanResult, tallies: dict[int, list[int]], header: Heade
     times: list[int] = []
     ids: set[int] = set()
     for record, payload in _records(_chunk_payload(header, data)):
-        op = record.get_uint8("op")
+        op = _op(record, _CHUNK_OPS)
         if op == RecordType.CONNECTION:
             channel = _connection(record, payload)
             result.channels.setdefault(channel.id, channel)

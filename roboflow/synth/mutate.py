@@ -16,7 +16,7 @@ import struct
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["BYTE_MUTATIONS", "mutate"]
+__all__ = ["BYTE_MUTATIONS", "loosen", "mutate"]
 
 _MCAP_MAGIC = b"\x89MCAP0\r\n"
 _BAG_MAGIC = b"#ROSBAG V2.0\n"
@@ -204,10 +204,20 @@ _SQL_EDITS = (
 )
 
 
+def loosen(db: sqlite3.Connection, table: str) -> None:
+    """Rebuild ``table`` without column types and constraints, so rows can break rosbag2's promises."""
+    columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+    db.execute(f"ALTER TABLE {table} RENAME TO {table}_strict")
+    db.execute(f"CREATE TABLE {table} ({', '.join(columns)})")
+    db.execute(f"INSERT INTO {table} SELECT * FROM {table}_strict")
+    db.execute(f"DROP TABLE {table}_strict")
+
+
 def _damage_sqlite(path: Path, rng: random.Random) -> str:
     statement = rng.choice(_SQL_EDITS)
     with sqlite3.connect(path) as db:
         try:
+            loosen(db, statement.split()[1] if statement.startswith("UPDATE") else statement.split()[2])
             db.execute(statement)
         except sqlite3.DatabaseError as err:  # e.g. a table this file does not have
             return f"sqlite: {statement} (not applied: {err})"
