@@ -7,14 +7,13 @@ Case ``i`` damages seed recording ``i % len(seeds)`` with ``random.Random(f"{see
 :mod:`roboflow.synth.mutate`) and runs it in a worker process under an address-space limit (default 3 GB),
 so a runaway allocation shows up as a ``MemoryError`` instead of swapping; a case that takes longer than
 ``--timeout`` seconds is a hang (the worker is killed and replaced). Prints cases per seed format x outcome
-and every bad case with its damage, to be replayed with ``--case``. Exit status 1 if any case was bad.
+and every bad case with its damage (as it happens), to be replayed with ``--case``. Exit status 1 if any case was bad.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
-import random
 import resource
 import shutil
 import sys
@@ -24,17 +23,16 @@ from collections import Counter
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from roboflow.synth.fuzz import BAD, Outcome, Seed, Verdict, damage, make_seeds, run_case
+from roboflow.synth.fuzz import BAD, Outcome, Seed, Verdict, make_case, make_seeds, run_case
 
 RECORDINGS = Path(__file__).resolve().parents[2] / "shared" / "data" / "recordings"
 
 
 def _case(seeds: list[Seed], seed: int, index: int, work: Path) -> tuple[str, str, Verdict]:
-    chosen = seeds[index % len(seeds)]
     directory = work / f"case-{index}"
     try:
-        case = damage(chosen, directory / "input", random.Random(f"{seed}:{index}"))
-        return chosen.label, case.damage, run_case(case, work / "fuzz.toml", directory)
+        case = make_case(seeds, seed, index, directory / "input")
+        return case.seed.label, case.damage, run_case(case, work / "fuzz.toml", directory)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -65,19 +63,21 @@ class _Pool:
         self._process = self._context.Process(target=_worker, args=(child, *self._args), daemon=True)
         self._process.start()
 
-    def run(self, index: int, timeout: float) -> tuple[str, str, str, str] | None:
-        """(label, damage, outcome, detail); None when the case hung or killed the worker (then replaced)."""
+    def run(self, index: int, timeout: float) -> tuple[str, str]:
+        """(outcome, detail), with the case's label and damage prefixed to the detail when the worker answered."""
         self._conn.send(index)
         try:
             if self._conn.poll(timeout):
-                result: tuple[str, str, str, str] = self._conn.recv()
-                return result
+                label, what, outcome, detail = self._conn.recv()
+                return outcome, f"[{label}] {what}: {detail}"
+            verdict = (Outcome.HANG.value, f"no answer within {timeout:.0f} s")
         except EOFError:
-            pass
+            self._process.join()
+            verdict = (Outcome.TRACEBACK.value, f"the worker died (exit status {self._process.exitcode})")
         self._process.kill()
         self._process.join()
         self._start()
-        return None
+        return verdict
 
     def close(self) -> None:
         self._conn.send(None)
@@ -99,24 +99,18 @@ def main(argv: list[str] | None = None) -> int:
         pool = _Pool(seeds, args.seed, work, int(args.memory_gb * 2**30))
         indexes = [args.case] if args.case is not None else range(args.cases)
         table: dict[str, Counter[str]] = {}
-        bad: list[str] = []
         started = time.monotonic()
         for index in indexes:
-            result = pool.run(index, args.timeout)
+            outcome, detail = pool.run(index, args.timeout)
             label = seeds[index % len(seeds)].label
-            if result is None:
-                result = (label, "?", Outcome.HANG.value, f"no answer within {args.timeout:.0f} s (or the worker died)")
-            label, what, outcome, detail = result
             table.setdefault(label, Counter())[outcome] += 1
             if Outcome(outcome) in BAD or args.case is not None:
-                bad.append(f"case {index} [{label}] {what}: {outcome}: {detail}")
+                print(f"case {index} {label}: {outcome}: {detail}", flush=True)
         pool.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     seconds = time.monotonic() - started
     _print_table(table, len(indexes), seconds)
-    for line in bad:
-        print(line)
     return 1 if any(Outcome(o) in BAD for counts in table.values() for o in counts) else 0
 
 

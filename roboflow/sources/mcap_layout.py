@@ -114,7 +114,7 @@ def chunk_records(body: memoryview) -> memoryview:
         position = 32 + name_length
         (length,) = _U64.unpack_from(body, position)
     except (struct.error, UnicodeDecodeError) as err:
-        raise CorruptRecord(f"unreadable chunk header: {err}") from err
+        raise CorruptRecord(f"unreadable chunk header: {one_line(err)}") from err
     data = body[position + 8 : position + 8 + length]
     if len(data) != length:
         raise CorruptRecord(f"chunk claims {length} bytes of records, {len(data)} present")
@@ -157,7 +157,7 @@ def _parse(body: memoryview, record_type: type[McapSchema | McapChannel]) -> Mca
         record: McapSchema | McapChannel = record_type.read(ReadDataStream(io.BytesIO(body)))
         return record
     except (McapError, struct.error, UnicodeDecodeError) as err:
-        raise CorruptRecord(f"unreadable {record_type.__name__} record: {err}") from err
+        raise CorruptRecord(f"unreadable {record_type.__name__} record: {one_line(err)}") from err
 
 
 # --- from the summary ----------------------------------------------------------------------------

@@ -82,7 +82,7 @@ def _chunk_payload(header: Header, data: bytes) -> io.BytesIO:
     try:
         return io.BytesIO(decompressor.decompress(data, max_length=size))
     except (OSError, ValueError, RuntimeError, EOFError) as err:
-        raise ReaderError(f"{compression} chunk does not decompress: {err}") from err
+        raise ReaderError(f"{compression} chunk does not decompress: {one_line(err)}") from err
 
 
 _FILE_OPS = frozenset({RecordType.BAGHEADER, RecordType.CHUNK, RecordType.CONNECTION, RecordType.IDXDATA,

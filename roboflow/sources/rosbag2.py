@@ -257,7 +257,7 @@ def _decompress(data: bytes, name: str) -> bytes:
     try:
         return zstandard.ZstdDecompressor().decompressobj().decompress(data)
     except zstandard.ZstdError as err:
-        raise SourceError(f"a zstd-compressed message does not decompress: {err}", path=name,
+        raise SourceError(f"a zstd-compressed message does not decompress: {one_line(err)}", path=name,
                           hint="the storage file is damaged; re-copy it") from err
 
 

@@ -48,9 +48,9 @@ class SqliteStorage:
             else:
                 self._db = sqlite3.connect(f"file:{quote(str(path.resolve()))}?immutable=1&mode=ro", uri=True)
             tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        except sqlite3.DatabaseError as err:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as err:
             self.close()
-            raise SourceError(f"not a readable SQLite database: {err}", path=name,
+            raise SourceError(f"not a readable SQLite database: {_problem(err)}", path=name,
                               hint="the .db3 file is damaged or not a rosbag2 storage file") from err
         if not {"messages", "topics"} <= tables:
             self.close()
@@ -60,9 +60,9 @@ class SqliteStorage:
             row = self._db.execute("SELECT ros_distro FROM schema").fetchone() if "schema" in tables else None
             self.distro = row[0] if row and isinstance(row[0], str) else ""
             self._topics = self._read_topics("message_definitions" in tables)
-        except sqlite3.DatabaseError as err:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as err:
             self.close()
-            raise SourceError(f"unreadable rosbag2 tables: {err}", path=name,
+            raise SourceError(f"unreadable rosbag2 tables: {_problem(err)}", path=name,
                               hint="the .db3 file is damaged; re-copy it") from err
 
     def topics(self) -> list[StorageTopic]:
@@ -120,7 +120,7 @@ class SqliteStorage:
                 "OR typeof(topic_id) != 'integer' LIMIT 1"
             ).fetchone() if any(row[4] or row[0] not in stats for row in rows) else None
         except sqlite3.DatabaseError as err:
-            raise SourceError(f"counting messages failed: {err}", path=self.name,
+            raise SourceError(f"counting messages failed: {one_line(err)}", path=self.name,
                               hint="the .db3 file is damaged; re-copy it") from err
         if bad is not None:
             self._check_row(*bad)
@@ -173,7 +173,7 @@ class SqliteStorage:
                     raise self._broken(f"messages row {row_id}", "data", data, "a BLOB")
                 yield topic_id, timestamp, data
         except sqlite3.DatabaseError as err:
-            raise SourceError(f"reading messages failed: {err}", path=self.name,
+            raise SourceError(f"reading messages failed: {one_line(err)}", path=self.name,
                               hint="the .db3 file is damaged; re-copy it") from err
 
     def close(self) -> None:
@@ -192,3 +192,9 @@ def _blob(value: object) -> bytes:
     if isinstance(value, str):
         return value.encode()
     return value if isinstance(value, bytes) else b""
+
+
+def _problem(err: sqlite3.DatabaseError | UnicodeDecodeError) -> str:
+    if isinstance(err, UnicodeDecodeError):
+        return f"text that is not UTF-8 ({err.reason} at byte {err.start})"
+    return one_line(err)

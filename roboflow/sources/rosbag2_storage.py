@@ -11,7 +11,7 @@ from pathlib import Path
 
 import zstandard
 
-from roboflow.errors import SourceError
+from roboflow.errors import SourceError, one_line
 from roboflow.sources.base import ChannelStats
 from roboflow.sources.mcap import McapSource
 from roboflow.sources.mcap_layout import MAGIC as MCAP_MAGIC
@@ -71,7 +71,7 @@ def open_storage(path: Path, name: str, scratch: Callable[[], Path]) -> Storage:
             try:
                 zstandard.ZstdDecompressor().copy_stream(compressed, out)
             except zstandard.ZstdError as err:
-                raise SourceError(f"file-level zstd does not decompress: {err}", path=name,
+                raise SourceError(f"file-level zstd does not decompress: {one_line(err)}", path=name,
                                   hint="the file is damaged; re-copy it") from err
         path, head = target, _head(target, name)
     if head.startswith(SQLITE_MAGIC):

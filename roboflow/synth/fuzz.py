@@ -25,7 +25,7 @@ from roboflow.synth.generate import write_recording
 from roboflow.synth.mutate import mutate
 from roboflow.synth.spec import CameraSpec, ImageKind, SynthSpec
 
-__all__ = ["BAD", "FUZZ_CONFIG", "FUZZ_SPEC", "Case", "Outcome", "Seed", "Verdict", "make_seeds", "run_case"]
+__all__ = ["BAD", "FUZZ_CONFIG", "FUZZ_SPEC", "Case", "Outcome", "Seed", "Verdict", "make_case", "make_seeds", "run_case"]
 
 
 class Outcome(str, Enum):
@@ -133,11 +133,16 @@ def make_seeds(directory: Path, recordings: Path | None) -> list[Seed]:
     return seeds
 
 
-def damage(seed: Seed, directory: Path, rng: random.Random) -> Case:
-    """A damaged copy of ``seed`` in ``directory`` (which must not exist yet)."""
+def make_case(seeds: list[Seed], seed: int, index: int, directory: Path) -> Case:
+    """Case ``index`` of campaign ``seed``: seed recording ``index % len(seeds)`` damaged by ``Random("seed:index")``.
+
+    The damaged copy is written into ``directory`` (which must not exist yet); the same arguments always give
+    the same damage, so a bad case can be replayed alone.
+    """
+    chosen = seeds[index % len(seeds)]
     directory.mkdir(parents=True)
-    target = directory / (seed.path.name or "recording")
-    return Case(seed, target, mutate(seed.path, target, rng))
+    target = directory / (chosen.path.name or "recording")
+    return Case(chosen, target, mutate(chosen.path, target, random.Random(f"{seed}:{index}")))
 
 
 class _Records(logging.Handler):

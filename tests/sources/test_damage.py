@@ -361,6 +361,14 @@ def test_topic_row_with_null_or_blob_name_or_type(tmp_path: Path, statement: str
     assert str(caught.value) == f"{bag / db.name}: {what}, rosbag2 writes non-empty text ({HINT})"
 
 
+def test_topic_name_that_is_not_utf8_text(tmp_path: Path) -> None:
+    bag, db = edited_db(tmp_path, "topics", "UPDATE topics SET name = CAST(x'2fff' AS TEXT) WHERE id = 1")
+    with pytest.raises(SourceError) as caught:
+        Rosbag2Source(bag)  # was UnicodeDecodeError
+    assert str(caught.value) == (f"{bag / db.name}: unreadable rosbag2 tables: Could not decode to UTF-8 column "
+                                 "'name' with text '/\ufffd' (the .db3 file is damaged; re-copy it)")
+
+
 def test_definitions_stored_as_blob_are_read(tmp_path: Path) -> None:
     bag, _ = edited_db(tmp_path, "message_definitions",
                        "UPDATE message_definitions SET encoded_message_definition = CAST(encoded_message_definition "
