@@ -107,7 +107,7 @@ def _sized(stream: BinaryIO, end: int, what: str) -> bytes:
     return read_bytes(stream, length)
 
 
-def read_record(stream: BinaryIO, end: int) -> tuple[Header, bytes]:
+def _read_record(stream: BinaryIO, end: int) -> tuple[Header, bytes]:
     """One record (header and data) of a bag or chunk that ends at byte ``end``."""
     header = Header.read(io.BytesIO(_length_prefixed(_sized(stream, end, "record header"))))
     return header, _sized(stream, end, "record data")
@@ -121,7 +121,7 @@ def _records(payload: io.BytesIO) -> list[tuple[Header, bytes]]:
     size = len(payload.getbuffer())
     out = []
     while payload.tell() < size:
-        out.append(read_record(payload, size))
+        out.append(_read_record(payload, size))
     return out
 
 
@@ -149,7 +149,7 @@ def scan_bag(stream: BinaryIO, size: int, index_pos: int) -> ScanResult:
     stream.seek(position)
     while position < size:
         try:
-            header, data = read_record(stream, size)
+            header, data = _read_record(stream, size)
             op = _op(header, _FILE_OPS)
             if op == RecordType.CONNECTION:
                 channel = _connection(header, data)
@@ -208,7 +208,7 @@ def read_block(
         ReaderError: The chunk is unreadable (it was readable during the scan: the file changed).
     """
     stream.seek(block.offset)
-    header, data = read_record(stream, block.offset + block.length)
+    header, data = _read_record(stream, block.offset + block.length)
     out = []
     for record, payload in _records(_chunk_payload(header, data)):
         if record.get_uint8("op") != RecordType.MSGDATA:
