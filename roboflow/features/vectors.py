@@ -103,7 +103,7 @@ class JointStateExtractor(VectorExtractor):
         self._last: np.ndarray | None = None
 
     def __call__(self, msg: Any, time_ns: int) -> np.ndarray:
-        names = tuple(_attr(msg, "name"))
+        names = tuple(self._field(msg, "name", time_ns))
         if self.joints is None:
             if not names:
                 raise self.error(time_ns, "the first JointState has no joint names", hint="list them in 'joints'")
@@ -116,7 +116,7 @@ class JointStateExtractor(VectorExtractor):
         size = len(self.joints)
         out = self._last.copy() if self._last is not None else np.full(len(self.fields) * size, np.nan, np.float32)
         for n, field in enumerate(self.fields):
-            values = np.asarray(_attr(msg, field), dtype=np.float64)
+            values = np.asarray(self._field(msg, field, time_ns), dtype=np.float64)
             target = out[n * size:(n + 1) * size]
             if len(values) == len(names):
                 target[present] = self.float32(values, [f"{name}.{field}" for name in names], time_ns)[index[present]]
@@ -130,6 +130,14 @@ class JointStateExtractor(VectorExtractor):
                                  hint="a held joint needs a first value before the episode starts")
             self._last = out
         return out
+
+    def _field(self, msg: Any, field: str, time_ns: int) -> Any:
+        try:
+            return _attr(msg, field)
+        except (AttributeError, KeyError):
+            raise self.error(time_ns, f"the JointState has no field {field!r}",
+                             hint="the recording's definition of sensor_msgs/JointState lacks it; "
+                                  "map the fields it has with 'fields'") from None
 
     def _index(self, names: tuple[str, ...], time_ns: int) -> tuple[np.ndarray, np.ndarray]:
         """Per selected joint: its index in ``names`` and whether it is there (cached per name list)."""
