@@ -23,6 +23,7 @@ import numpy as np
 
 from roboflow.config.model import MissingJoint, TopicInput
 from roboflow.decode import get_field
+from roboflow.decode.fields import NoElement
 from roboflow.errors import ConfigError, SourceError
 from roboflow.features.types import JOINT_FIELDS, default_fields, is_joint_state
 
@@ -36,14 +37,34 @@ _TIME_TYPES = frozenset({
 
 
 class VectorExtractor:
-    """Base: ``extractor(msg, time_ns) -> float32 array``; :attr:`names` known after the first message."""
+    """Base: ``extractor(msg, time_ns) -> float32 array``, or None for a message without the selected array
+    element; :attr:`names` known after the first message with a value."""
 
     def __init__(self, topic: str) -> None:
         self.topic = topic
         self.names: tuple[str, ...] | None = None
+        #: Messages without the selected element, and what the first few of them had instead.
+        self.absent = 0
+        self._absent_seen: dict[str, None] = {}
+        self._selector = ""
 
-    def __call__(self, msg: Any, time_ns: int) -> np.ndarray:
+    def __call__(self, msg: Any, time_ns: int) -> np.ndarray | None:
         raise NotImplementedError
+
+    def note_absent(self, missing: NoElement) -> None:
+        """Count a message without the selected element (it will not feed the timeline)."""
+        self.absent += 1
+        self._selector = missing.selector
+        for seen in missing.seen:
+            if len(self._absent_seen) < 8:
+                self._absent_seen.setdefault(seen)
+
+    def absent_note(self) -> str | None:
+        """``N messages had no <selector> (their elements have ...)``, or None when every message had one."""
+        if not self.absent:
+            return None
+        seen = ", ".join(self._absent_seen) or "empty arrays"
+        return f"{self.absent} messages had no element {self._selector} (they have {seen})"
 
     def error(self, time_ns: int, message: str, hint: str | None = None) -> SourceError:
         return SourceError(f"{self.topic} at t={time_ns / 1e9:.6f} s: {message}", hint=hint)
@@ -164,7 +185,7 @@ class FieldExtractor(VectorExtractor):
         self.type_name = type_name
         self._size: int | None = None
 
-    def __call__(self, msg: Any, time_ns: int) -> np.ndarray:
+    def __call__(self, msg: Any, time_ns: int) -> np.ndarray | None:
         if self.fields is None:
             paths = numeric_paths(msg)
             shown = ", ".join(paths[:12]) + (", ..." if len(paths) > 12 else "")
@@ -177,6 +198,9 @@ class FieldExtractor(VectorExtractor):
         for path in self.fields:
             try:
                 value = msg if path == "" else get_field(msg, path)
+            except NoElement as missing:
+                self.note_absent(missing)
+                return None
             except SourceError as err:
                 raise self.error(time_ns, err.message, hint=err.hint) from err
             try:

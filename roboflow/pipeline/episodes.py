@@ -93,7 +93,9 @@ class EpisodeStream:
         self.close()
         if self._episodes == 0:
             if missing:
-                raise SourceError(f"no frames: no message on {', '.join(missing)}")
+                notes = self.plan.absent_notes()
+                shown = ", ".join(f"{name} ({notes[name]})" if name in notes else name for name in missing)
+                raise SourceError(f"no frames: no message on {shown}")
             raise SourceError("no frames: the mapped streams never have data at the same time",
                               hint="check the topics' time ranges with `roboflow inspect`")
         return self._episodes
