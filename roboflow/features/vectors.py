@@ -99,31 +99,61 @@ def vector_extractor(topic_input: TopicInput, type_name: str) -> VectorExtractor
             )
         return FieldExtractor(topic_input.topic, fields)
     if topic_input.joints is not None:
-        raise ConfigError(f"{topic_input.topic}: 'joints' applies to sensor_msgs/JointState, not {type_name}",
-                          hint="select elements with field paths such as data[0]")
+        path, arrays = _nested_joint_state(topic_input, type_name)
+        return JointStateExtractor(topic_input.topic, arrays, topic_input.joints, topic_input.missing_joint, path)
     return FieldExtractor(topic_input.topic, topic_input.fields or default_fields(type_name), type_name)
 
 
+def _nested_joint_state(topic_input: TopicInput, type_name: str) -> tuple[str, tuple[str, ...]]:
+    """For ``joints`` on a message holding a JointState: its path and arrays, from ``field = "joint_states"``
+    (position) or ``["joint_states.position", "joint_states.velocity"]``.
+
+    Raises:
+        ConfigError: No field, or fields that are not arrays of one JointState path.
+    """
+    paths: set[str] = set()
+    arrays: list[str] = []
+    for field in topic_input.fields or ():
+        path, _, last = field.rpartition(".")
+        if last not in JOINT_FIELDS:
+            path, last = field, JOINT_FIELDS[0]
+        paths.add(path)
+        arrays.append(last)
+    if len(paths) != 1 or "" in paths:
+        raise ConfigError(
+            f"{topic_input.topic}: 'joints' applies to a sensor_msgs/JointState, and {type_name} is none",
+            hint="set field to the JointState inside it (field = \"joint_states\", or \"joint_states.velocity\"), "
+                 "or select elements with field paths such as data[0]",
+        )
+    return paths.pop(), tuple(arrays)
+
+
 class JointStateExtractor(VectorExtractor):
-    """Joints by name from JointState messages.
+    """Joints by name from JointState messages, or from a JointState inside another message.
 
     Args:
         topic: Topic name, for messages.
         fields: Which arrays, in order (``position``, ``velocity``, ``effort``); several are concatenated.
         joints: Joint names to select, in order; None: every joint of the first message, in its order.
         missing: What happens when a selected joint is absent from a message (or an array is short).
+        path: Field path of the JointState in the message (``""``: the message is one).
     """
 
     def __init__(self, topic: str, fields: Sequence[str], joints: Sequence[str] | None,
-                 missing: MissingJoint) -> None:
+                 missing: MissingJoint, path: str = "") -> None:
         super().__init__(topic)
         self.fields = tuple(fields)
         self.joints = tuple(joints) if joints is not None else None
         self.missing = missing
+        self.path = path
         self._layout: tuple[tuple[str, ...], np.ndarray, np.ndarray] | None = None
         self._last: np.ndarray | None = None
 
-    def __call__(self, msg: Any, time_ns: int) -> np.ndarray:
+    def __call__(self, msg: Any, time_ns: int) -> np.ndarray | None:
+        if self.path:
+            msg = self._joint_state(msg, time_ns)
+            if msg is None:
+                return None
         names = tuple(_attr(msg, "name"))
         if self.joints is None:
             if not names:
@@ -151,6 +181,20 @@ class JointStateExtractor(VectorExtractor):
                                  hint="a held joint needs a first value before the episode starts")
             self._last = out
         return out
+
+    def _joint_state(self, msg: Any, time_ns: int) -> Any:
+        """The JointState at :attr:`path` (None: a selected array element is absent from this message)."""
+        try:
+            value = get_field(msg, self.path)
+        except NoElement as missing:
+            self.note_absent(missing)
+            return None
+        except SourceError as err:
+            raise self.error(time_ns, err.message, hint=err.hint) from err
+        if not all(isinstance(value, dict) and key in value or hasattr(value, key) for key in ("name", *self.fields)):
+            raise self.error(time_ns, f"'{self.path}' is {_type_name(value) or type(value).__name__}, not a JointState",
+                             hint="'joints' needs field = the path of a sensor_msgs/JointState")
+        return value
 
     def _index(self, names: tuple[str, ...], time_ns: int) -> tuple[np.ndarray, np.ndarray]:
         """Per selected joint: its index in ``names`` and whether it is there (cached per name list)."""
