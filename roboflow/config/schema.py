@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 import tomllib
 from collections.abc import Iterable
 from enum import Enum
@@ -47,6 +48,7 @@ _MAPPING_KEYS = ("feature", "mapping_type", "topics", "sources", "names", "depth
 _TOP_KEYS = ("source", "dataset", "mappings", "video", "flushing", "streaming", "episodes")
 
 _REQUIRED = object()
+_COMMENTED_FEATURE = re.compile(r'\s*#\s*feature\s*=\s*"([^"]*)"')
 E = TypeVar("E", bound=Enum)
 
 
@@ -78,6 +80,8 @@ def parse_config(text: str, origin: str = "<config>") -> Config:
         raise ConfigError(f"not valid TOML: {err}", path=origin) from err
     top = _Table(data, "config", _TOP_KEYS, origin)
     dataset = _dataset(top.table("dataset", required=True))
+    if "mappings" not in data:
+        raise ConfigError("config: missing required key 'mappings'", path=origin, hint=_commented_mappings(text))
     mappings_raw = top.get("mappings", list, _REQUIRED, "an array of tables [[mappings]]")
     if not mappings_raw:
         raise ConfigError("[[mappings]] is empty: a dataset needs at least one feature", path=origin)
@@ -101,6 +105,22 @@ def parse_config(text: str, origin: str = "<config>") -> Config:
     if config.episodes.split == "topic" and config.episodes.topic is None:
         raise ConfigError("[episodes] split = \"topic\" needs topic = \"/marker/topic\"", path=origin)
     return config
+
+
+def _commented_mappings(text: str) -> str:
+    """What to do about a config without mappings: uncomment the commented ``[[mappings]]`` blocks of a starter
+    config (named by feature and line), else add one."""
+    blocks: list[str] = []
+    lines = text.splitlines()
+    for number, line in enumerate(lines, 1):
+        if line.strip() != "# [[mappings]]":
+            continue
+        feature = next((m[1] for later in lines[number:number + 4] if (m := _COMMENTED_FEATURE.match(later))), "?")
+        blocks.append(f"{feature} (line {number})")
+    if not blocks:
+        return "add a [[mappings]] table per feature; `roboflow init-config RECORDING` writes a starter config"
+    shown = ", ".join(blocks[:8]) + (f", ... ({len(blocks)} blocks)" if len(blocks) > 8 else "")
+    return f"uncomment at least one of its commented [[mappings]] blocks: {shown}"
 
 
 def closest(word: str, candidates: Iterable[str]) -> list[str]:

@@ -27,7 +27,14 @@ from roboflow.decode.fields import NoElement
 from roboflow.errors import ConfigError, SourceError
 from roboflow.features.types import JOINT_FIELDS, default_fields, is_joint_state
 
-__all__ = ["FieldExtractor", "JointStateExtractor", "VectorExtractor", "numeric_paths", "vector_extractor"]
+__all__ = [
+    "FieldExtractor",
+    "JointStateExtractor",
+    "VectorExtractor",
+    "message_paths",
+    "numeric_paths",
+    "vector_extractor",
+]
 
 _SKIPPED_FIELDS = frozenset({"header", "__msgtype__"})
 _TIME_TYPES = frozenset({
@@ -279,15 +286,25 @@ def flatten(value: Any, path: str) -> tuple[list[str], np.ndarray]:
 
 def numeric_paths(msg: Any) -> list[str]:
     """Field paths of the numeric leaves of a message (for error hints); arrays shown once as ``name[]``."""
+    return message_paths(msg)[0]
+
+
+def message_paths(msg: Any) -> tuple[list[str], list[str]]:
+    """Field paths of a message's numeric leaves and of its other leaves (text, bytes), without headers and
+    time stamps; arrays shown once as ``name[]``."""
     names: list[str] = []
-    _walk(msg, "", names, [], top=False, arrays_once=True)
-    return names
+    other: list[str] = []
+    _walk(msg, "", names, [], top=False, arrays_once=True, other=other)
+    return names, other
 
 
 def _walk(value: Any, path: str, names: list[str], values: list[np.ndarray], *, top: bool,
-          arrays_once: bool = False) -> None:
+          arrays_once: bool = False, other: list[str] | None = None) -> None:
     def join(child: str) -> str:
         return f"{path}.{child}" if path else child
+
+    def walk(item: Any, child: str) -> None:
+        _walk(item, child, names, values, top=False, arrays_once=arrays_once, other=other)
 
     if isinstance(value, (bool, int, float, np.number, np.bool_)):
         names.append(path)
@@ -296,6 +313,8 @@ def _walk(value: Any, path: str, names: list[str], values: list[np.ndarray], *, 
         if value.dtype.kind not in "biuf":
             if top:
                 raise TypeError(f"array of {value.dtype}")
+            if other is not None:
+                other.append(f"{path}[]")
             return
         flat = value.reshape(-1)
         names.extend([f"{path}[]"] if arrays_once else [f"{path}[{i}]" for i in range(flat.size)])
@@ -303,19 +322,21 @@ def _walk(value: Any, path: str, names: list[str], values: list[np.ndarray], *, 
     elif isinstance(value, (str, bytes, bytearray)):
         if top:
             raise TypeError("it is text")
+        if other is not None:
+            other.append(path)
     elif isinstance(value, dict):
         for key, item in value.items():
-            _walk(item, join(str(key)), names, values, top=False, arrays_once=arrays_once)
+            walk(item, join(str(key)))
     elif isinstance(value, (list, tuple)) or _is_repeated(value):
         items = list(value)
         if items and all(isinstance(v, (bool, int, float, np.number)) for v in items):
             _walk(np.asarray(items, dtype=np.float64), path, names, values, top=top, arrays_once=arrays_once)
             return
         for i, item in enumerate(items[:1] if arrays_once else items):
-            _walk(item, f"{path}[{'' if arrays_once else i}]", names, values, top=False, arrays_once=arrays_once)
+            walk(item, f"{path}[{'' if arrays_once else i}]")
     else:
         for child, item in _message_fields(value):
-            _walk(item, join(child), names, values, top=False, arrays_once=arrays_once)
+            walk(item, join(child))
 
 
 def _message_fields(msg: Any) -> list[tuple[str, Any]]:

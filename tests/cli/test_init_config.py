@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from roboflow.cli import main
 from roboflow.config import MappingType, parse_config
+from roboflow.decode import decoder_for
+from roboflow.errors import ConfigError
 from roboflow.lerobot.validate import validate_dataset
+from roboflow.sources import open_source
 from roboflow.synth import CameraSpec, SynthSpec, write_recording
 
 SMALL = SynthSpec(duration_s=0.5, cameras=(CameraSpec("front", "jpeg", 64, 48), CameraSpec("wrist", "rgb8", 64, 48)),
@@ -65,7 +69,52 @@ def test_realsense_bag_gets_its_colour_camera_and_a_commented_depth_mapping(reco
     assert depth.feature == "observation.images.depth_0" and depth.depth_max == 4000.0
 
 
-def test_a_recording_without_cameras_or_joints_maps_its_command_topic(recordings: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    assert run("init-config", str(recordings / "rosbagjs/example.bag")) == 0
-    config = parse_config(capsys.readouterr().out)
-    assert [(m.feature, m.topics) for m in config.mappings] == [("action", ("/turtle1/cmd_vel",))]
+def _uncomment(text: str, topic: str) -> str:
+    """``text`` with the commented-out mapping block of ``topic`` enabled."""
+    lines = text.splitlines()
+    start = lines.index(next(line for line in lines if line.startswith(f'# topic = "{topic}"'))) - 1
+    end = lines.index("", start)
+    return "\n".join(lines[:start] + [line.removeprefix("# ") for line in lines[start:end]] + lines[end:])
+
+
+def test_a_camera_less_recording_gets_its_pose_as_state_at_its_rate_and_converts(  # type: ignore[no-untyped-def]
+        recordings: Path, tmp_path: Path, capsys) -> None:
+    bag = recordings / "rosbagjs/example.bag"
+    assert run("init-config", str(bag)) == 0
+    text = capsys.readouterr().out
+    config = parse_config(text)
+    assert [(m.feature, m.topics, m.inputs[0].fields) for m in config.mappings] == [
+        ("observation.state", ("/turtle1/pose",), ("x", "y", "theta", "linear_velocity", "angular_velocity")),
+        ("action", ("/turtle1/cmd_vel",), None),
+    ]
+    assert config.dataset.fps == 62  # /turtle1/pose's 62.5 Hz, not a fixed 30
+    assert "(the rate of /turtle1/pose; no camera)" in text
+    # every numeric topic is offered, TF with one transform selected by its child frame; /rosout (text) is not
+    for topic in ("/turtle1/color_sensor", "/turtle2/pose", "/turtle2/cmd_vel", "/tf", "/tf_static"):
+        assert f'# topic = "{topic}"' in text
+    assert "/rosout" not in text
+    assert "# # transforms on this topic: world -> turtle2, world -> turtle1;" in text
+    tf = parse_config(_uncomment(text, "/tf")).mappings[-1]
+    assert tf.inputs[0].fields == ("transforms[child_frame_id=turtle2].transform.translation",
+                                   "transforms[child_frame_id=turtle2].transform.rotation")
+    assert parse_config(_uncomment(text, "/turtle2/pose")).mappings[-1].inputs[0].fields == (
+        "x", "y", "theta", "linear_velocity", "angular_velocity")
+    starter = tmp_path / "turtles.toml"
+    starter.write_text(text.replace('task = "describe the task"', 'task = "draw"'))
+    assert run("convert", str(bag), "-c", str(starter), "-o", str(tmp_path / "out")) == 0
+    assert validate_dataset(tmp_path / "out") == []
+    state = pq.read_table(tmp_path / "out/data/chunk-000/file-000.parquet").column("observation.state").to_pylist()
+    with open_source(bag) as source:
+        poses = {(m.x, m.y) for raw in source.messages(["/turtle1/pose"]) for m in [decoder_for(raw.channel)(raw.data)]}
+    assert len(state) > 1000 and all((row[0], row[1]) in poses for row in state)
+
+
+def test_nothing_recognised_leads_to_an_error_naming_the_blocks_to_enable(recordings: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert run("init-config", str(recordings / "rosbag2/talker_mcap")) == 0
+    text = capsys.readouterr().out
+    line = text.splitlines().index("# [[mappings]]") + 1
+    with pytest.raises(ConfigError, match=r"config: missing required key 'mappings' \(uncomment at least one of its "
+                                          rf"commented \[\[mappings\]\] blocks: observation.state \(line {line}\)\)"):
+        parse_config(text)
+    with pytest.raises(ConfigError, match=r"missing required key 'mappings' \(add a \[\[mappings\]\] table per feature"):
+        parse_config('[dataset]\nname = "x"\nfps = 10\n')
