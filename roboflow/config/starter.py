@@ -1,7 +1,8 @@
 """A commented starter config for a recording (``roboflow init-config``), from what ``inspect`` sees and the
 fields of each topic's first message (:mod:`roboflow.config.survey`).
 
-Every numeric topic is a candidate: JointState, the types with a default vector, TF (one transform selected by
+A camera whose first frame cannot be decoded, and a topic whose first message cannot, are left out with the
+reason. Every numeric topic is a candidate: JointState, the types with a default vector, TF (one transform selected by
 its child frame) and any type whose fields are all numbers (``turtlesim/Pose``). Cameras become image mappings;
 the most likely state (a JointState, else a candidate named like a state: state, pose, odom, position, joint) and
 action (a candidate named command, cmd, action, target, goal, desired or setpoint) are active, the other
@@ -67,7 +68,9 @@ def starter_config(info: RecordingInfo, *, fps: int | None = None, name: str | N
     ]
     names = _feature_names(cameras)
     for topic, feature in zip(cameras, names, strict=True):
-        out += _mapping(topic, feature, "image", _image_note(topic))
+        block = _mapping(topic, feature, "image", _image_note(topic))
+        problem = (topic.image or {}).get("error")
+        out += [f"# Cannot decode its first frame, so left out: {problem}", *_commented(block)] if problem else block
     for topic in depths:
         out += _commented(_mapping(topic, f"observation.images.{_camera_name(topic.topic)}", "image",
                                    "depth: stored as 8-bit gray, value/depth_max*255",
@@ -93,6 +96,9 @@ def starter_config(info: RecordingInfo, *, fps: int | None = None, name: str | N
             out += [f"# ... and {len(others) - _MAX_LISTED} more: "
                     + ", ".join(t.topic for t in others[_MAX_LISTED:_MAX_LISTED + 20])
                     + (", ..." if len(others) > _MAX_LISTED + 20 else ""), ""]
+    unreadable = [(topic, found.error) for topic, found in fields.items() if found.error is not None]
+    out += [f"# Not offered, its first message cannot be decoded: {topic}: {error}" for topic, error in unreadable]
+    out += [""] if unreadable else []
     out += [
         "[video]",
         '# codec = "libx264"            # libx264 (h264) | libsvtav1 (av1) | libx265 (hevc)',

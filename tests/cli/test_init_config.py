@@ -118,3 +118,22 @@ def test_nothing_recognised_leads_to_an_error_naming_the_blocks_to_enable(record
         parse_config(text)
     with pytest.raises(ConfigError, match=r"missing required key 'mappings' \(add a \[\[mappings\]\] table per feature"):
         parse_config('[dataset]\nname = "x"\nfps = 10\n')
+
+
+def test_undecodable_cameras_and_topics_are_left_out_with_the_reason(  # type: ignore[no-untyped-def]
+        recordings: Path, tmp_path: Path, capsys) -> None:
+    """The rosbags_rs bag's images are 30 bytes under a 640x480 header: a starter mapping them cannot convert."""
+    bag = recordings / "rosbags_rs/test_bag_mcap"
+    assert run("init-config", str(bag)) == 0
+    text = capsys.readouterr().out
+    assert [m.topics for m in parse_config(text).mappings] == [("/test/sensor_msgs/joint_state",)]
+    assert "# Cannot decode its first frame, so left out: /test/sensor_msgs/image at t=" in text
+    assert '# topic = "/test/sensor_msgs/image"' in text
+    starter = tmp_path / "rr.toml"
+    starter.write_text(text.replace('task = "describe the task"', 'task = "test"'))
+    assert run("convert", str(bag), "-c", str(starter), "-o", str(tmp_path / "out")) == 0
+    assert validate_dataset(tmp_path / "out") == []
+    capsys.readouterr()
+    assert run("init-config", str(recordings / "rosbag2/cdr_test_sqlite3_2021")) == 0
+    assert ("# Not offered, its first message cannot be decoded: /test_topic: no definition of test_msgs/msg/BasicTypes"
+            in capsys.readouterr().out)
