@@ -101,8 +101,9 @@ class TopicInfo:
 
     Attributes:
         log_range: Log times of its first and last message, ns.
-        header_range: Header stamps of its first and last message, ns, when they differ from the log times by
-            more than :data:`~roboflow.sources.info.CLOCK_TOLERANCE_NS` (a header clock other than the log clock).
+        header_range: Header stamps of its first and last message, ns, when the first differs from its log time
+            by more than :data:`~roboflow.sources.info.CLOCK_TOLERANCE_NS` (a header clock other than the log
+            clock).
     """
 
     topic: str

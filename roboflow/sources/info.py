@@ -1,8 +1,8 @@
 """One recording in a few facts: format, time range, and per topic type, count, rate and image facts.
 
 Counts and time ranges come from each source's ``statistics()`` (the index where the recording
-has one), so inspecting a large indexed recording reads little more than its index, the first message of each
-topic and the last of each topic with header stamps (whose range is shown where it differs from the log times).
+has one), so inspecting a large indexed recording reads little more than its index and the first message of each
+topic (and the last one of a topic whose first header stamp is off its log time: a header clock of its own).
 The first message of each camera topic is decoded as ``convert`` would, so an undecodable camera shows here.
 """
 
@@ -83,18 +83,15 @@ def _topic(source: Source, topic: str, channels: list[Channel], stats: Mapping[i
 
 
 def _header_range(source: Source, topic: str, log_range: tuple[int, int] | None) -> tuple[int, int] | None:
-    """Header stamps of the first and last message of ``topic`` when they are off its log times."""
+    """Header stamps of the first and last message of ``topic`` when the first one is off its log time (only then
+    is the last message read: on an unindexed recording that is a scan)."""
     first = next(islice(source.messages(topics=[topic]), 1), None)
     if first is None or first.header_stamp is None or log_range is None:
         return None
+    if abs(first.header_stamp - first.log_time) <= CLOCK_TOLERANCE_NS:
+        return None
     last = next(iter(deque(source.messages(topics=[topic], start=log_range[1]), maxlen=1)), first)
-    if last.header_stamp is None:
-        return None
-    stamps = (first.header_stamp, last.header_stamp)
-    if all(abs(stamp - log) <= CLOCK_TOLERANCE_NS for stamp, log in zip(stamps, (first.log_time, last.log_time),
-                                                                        strict=True)):
-        return None
-    return stamps
+    return first.header_stamp, last.header_stamp if last.header_stamp is not None else first.header_stamp
 
 
 def _notes(channels: tuple[Channel, ...]) -> tuple[str, ...]:
