@@ -31,7 +31,8 @@ from roboflow.config.model import (
     TopicInput,
     VideoConfig,
 )
-from roboflow.errors import ConfigError
+from roboflow.decode.fields import compile_field_path
+from roboflow.errors import ConfigError, SourceError
 from roboflow.media.settings import VideoSettings
 
 __all__ = ["FORMATS", "MAX_CONFIG_BYTES", "closest", "load_config", "parse_config", "video_settings"]
@@ -370,6 +371,11 @@ def _input_options(
     options = dict(base)
     if t.has("field"):
         options["fields"] = t.strings("field", one_or_many=True)
+        for path in options["fields"]:
+            try:
+                compile_field_path(path)
+            except SourceError as err:  # a typo in a path is a config error, reported before any reading
+                raise t.error("field", err.message, err.hint) from err
     if t.has("joints"):
         options["joints"] = t.strings("joints")
     options["policy"] = t.enum("policy", Policy, base["policy"])
