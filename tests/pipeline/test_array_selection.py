@@ -13,6 +13,7 @@ from roboflow.decode import decoder_for
 from roboflow.errors import SourceError
 from roboflow.lerobot.validate import validate_dataset
 from roboflow.pipeline import ConvertContext, RunOptions, WorkItem, convert_recording, run_local
+from roboflow.pipeline.progress import summary_table
 from roboflow.sources import open_source
 
 TURTLES = "rosbagjs/example.bag"
@@ -48,7 +49,9 @@ def _transforms(bag: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 def test_the_selected_transform_is_the_state_and_other_messages_are_absent(recordings: Path, tmp_path: Path) -> None:
     bag = recordings / TURTLES
     config = parse_config(CONFIG.format(child="turtle1"))
-    assert run_local([str(bag)], config, tmp_path / "out", RunOptions()).exit_status == 0
+    report = run_local([str(bag)], config, tmp_path / "out", RunOptions())
+    assert report.exit_status == 0
+    assert "ok, 1344 messages without the selected array element" in summary_table(report, tmp_path / "out")
     assert validate_dataset(tmp_path / "out") == []
     info, (episode,), provenance = read_dataset(tmp_path / "out")
     names = info["features"]["observation.state"]["names"]
