@@ -132,7 +132,12 @@ def _find(value: object, select: _Select, path: str, depth: int) -> object:
                           hint="select elements of arrays of messages, e.g. transforms[child_frame_id=base_link]")
     seen: dict[str, None] = {}
     for element in value:
-        found = [compile_field_path(key)(element) for key, _ in select.conditions]
+        try:
+            found = [compile_field_path(key)(element) for key, _ in select.conditions]
+        except SourceError as err:
+            where = f"the elements of {_render(path, depth)}" if depth else "the elements"
+            raise SourceError(f"field path {path!r}: {where} have no {', '.join(k for k, _ in select.conditions)}",
+                              hint=f"they have {_available(element)}") from err
         if all(_equal(have, want) for have, (_, want) in zip(found, select.conditions, strict=True)):
             return element
         if len(seen) < _MAX_SHOWN:
@@ -169,7 +174,7 @@ def _available(value: object) -> str:
     if isinstance(value, Mapping):
         names = [str(key) for key in value]
     elif hasattr(value, "__dataclass_fields__"):
-        names = list(value.__dataclass_fields__)
+        names = [name for name in value.__dataclass_fields__ if not name.startswith("__")]  # not __msgtype__
     elif hasattr(value, "DESCRIPTOR"):
         names = [field.name for field in value.DESCRIPTOR.fields]
     elif hasattr(value, "__len__"):

@@ -85,7 +85,8 @@ def test_no_matching_element_is_its_own_error_listing_what_the_elements_have() -
         get_field(_tf(), "transforms[child_frame_id=base_link]")
     with pytest.raises(SourceError, match=r"'transforms\[0\].child_frame_id' \(str\) is not an array"):
         get_field(tf, "transforms[0].child_frame_id[x=1]")
-    with pytest.raises(SourceError, match=r"no field 'child'") as other:
+    with pytest.raises(SourceError, match=r"field path 'transforms\[child=odom\]': the elements of 'transforms' "
+                                          r"have no child \(they have header, child_frame_id, transform\)") as other:
         get_field(tf, "transforms[child=odom]")
     assert not isinstance(other.value, NoElement)
 
