@@ -143,17 +143,15 @@ def _field_lines(topic: TopicInfo, fields: TopicFields) -> list[str]:
         shown = ", ".join(f"{p} -> {c}" for p, c in pairs[:_MAX_LISTED]) + (", ..." if len(pairs) > _MAX_LISTED else "")
         return [f"# transforms on this topic: {shown or 'none seen'}; select one by child_frame_id (header.frame_id)",
                 "field = [" + ", ".join(_q(path) for path in transform_fields(child, parent if ambiguous else None)) + "]"]
-    listed = _listed(fields.numeric)
-    if default_fields(topic.type) is not None:
-        return [f"# fields: {listed}  (default: {', '.join(default_fields(topic.type) or ()) or 'all'})"] if listed else []
+    default = default_fields(topic.type)
+    if default is not None:
+        return [f"# field = [{', '.join(_q(path) for path in default)}]   # the default"]
     paths = [path.removesuffix("[]") for path in fields.numeric]
     if len(paths) <= _MAX_FIELDS and not any("[]" in path for path in paths):
         return ["field = [" + ", ".join(_q(path) for path in paths) + "]"]
-    return [f"# fields: {listed}", f"field = {_q(paths[0])}                   # TODO: the numeric field path(s) to map"]
-
-
-def _listed(paths: tuple[str, ...]) -> str:
-    return ", ".join(paths[:_MAX_FIELDS]) + (", ..." if len(paths) > _MAX_FIELDS else "")
+    listed = ", ".join(fields.numeric[:_MAX_FIELDS]) + (", ..." if len(paths) > _MAX_FIELDS else "")
+    first = paths[0].replace("[]", "[0]")  # an element of an array of messages, e.g. poses[0].position.x
+    return [f"# fields: {listed}", f"field = {_q(first)}                   # TODO: the numeric field path(s) to map"]
 
 
 def _commented(lines: list[str]) -> list[str]:

@@ -9,10 +9,12 @@ import pytest
 
 from roboflow.cli import main
 from roboflow.config import MappingType, parse_config
+from roboflow.config.starter import starter_config
+from roboflow.config.survey import TopicFields
 from roboflow.decode import decoder_for
 from roboflow.errors import ConfigError
 from roboflow.lerobot.validate import validate_dataset
-from roboflow.sources import open_source
+from roboflow.sources import RecordingInfo, TopicInfo, open_source
 from roboflow.synth import CameraSpec, SynthSpec, write_recording
 
 SMALL = SynthSpec(duration_s=0.5, cameras=(CameraSpec("front", "jpeg", 64, 48), CameraSpec("wrist", "rgb8", 64, 48)),
@@ -137,3 +139,19 @@ def test_undecodable_cameras_and_topics_are_left_out_with_the_reason(  # type: i
     assert run("init-config", str(recordings / "rosbag2/cdr_test_sqlite3_2021")) == 0
     assert ("# Not offered, its first message cannot be decoded: /test_topic: no definition of test_msgs/msg/BasicTypes"
             in capsys.readouterr().out)
+
+
+def test_custom_numeric_types_are_offered_with_fields_that_parse() -> None:
+    topics = (TopicInfo("/markers", "my_msgs/msg/Markers", "cdr", 100, 10.0),
+              TopicInfo("/robot_pose", "my_msgs/msg/Pose2", "cdr", 500, 50.0),
+              TopicInfo("/status", "my_msgs/msg/Status", "cdr", 10, 1.0))
+    fields = {"/markers": TopicFields(numeric=("markers[].id", "markers[].x")),
+              "/robot_pose": TopicFields(numeric=("x", "y", "theta")),
+              "/status": TopicFields(numeric=("level",), other=("text",))}  # text: not a vector
+    text = starter_config(RecordingInfo("r.mcap", "mcap", 0, 10**10, 610, topics), fields=fields)
+    config = parse_config(text)
+    assert [(m.feature, m.topics, m.inputs[0].fields) for m in config.mappings] == [
+        ("observation.state", ("/robot_pose",), ("x", "y", "theta"))]
+    assert config.dataset.fps == 50 and "/status" not in text
+    markers = parse_config(_uncomment(text, "/markers")).mappings[-1]
+    assert markers.inputs[0].fields == ("markers[0].id",)
