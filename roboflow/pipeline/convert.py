@@ -30,6 +30,7 @@ from roboflow.lerobot.spec import FlushSettings
 from roboflow.pipeline.episodes import EpisodeStream
 from roboflow.pipeline.recording import open_recording
 from roboflow.pipeline.scan import WorkItem
+from roboflow.sources import Clock
 from roboflow.storage import StorageOptions
 
 __all__ = ["ConvertContext", "EpisodeParts", "Progress", "ShardResult", "convert_recording"]
@@ -211,7 +212,8 @@ def convert_recording(item: WorkItem, context: ConvertContext, progress: Progres
     sink: _ShardWriter | None = None
     stream: EpisodeStream | None = None
     try:
-        with open_recording(item.url, context.storage) as (source, hasher):
+        clock = Clock(context.config.source.timeline, context.config.source.timeline_rate)
+        with open_recording(item.url, context.storage, clock) as (source, hasher):
             plan = FeaturePlan(context.config, source.channels, item.url)
             sink = _ShardWriter(shard, plan, context) if parts is None else _PartWriter(
                 shard, plan, context, parts, item.url)
