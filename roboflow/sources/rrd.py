@@ -10,7 +10,8 @@ A row's log time is its time on the recording's clock, the data's own timeline c
 :func:`roboflow.sources.rrd_timelines.choose_clock` (a user timeline, not Rerun's ``log_time`` unless
 there is no other); rows of chunks not logged on that timeline are left out. Its header stamp is its
 first user timestamp timeline (such as ``sensor_time``), if any. Static rows (no timeline: URDFs,
-meshes, properties) get the recording's earliest time. Opening scans the file once (legacy
+meshes, properties) get the recording's earliest time; those of an entity that also has rows on the clock
+(a series' names and colors) are not messages. Opening scans the file once (legacy
 RRDs have no index) to list entities, timelines and chunk time ranges; reading then streams chunks again in
 file order, in time order via :func:`roboflow.sources.ordering.merge_in_order`. rerun-sdk reads
 only files, so a stream is spooled to a temporary file. Files written by a Rerun version that
@@ -158,6 +159,8 @@ class RrdSource(ClosingSource):
             scanned.append(_ChunkSpans(chunk.entity_path, spans, len(rows)))
         self.timelines = _timelines(scanned)
         self.clock, self._unit = choose_clock(self.timelines, clock, self.path)
+        #: Entities with rows on the clock: their static rows (names, colors of a series) are not messages.
+        self._temporal = {chunk.entity for chunk in scanned if chunk.rows and self.clock in chunk.spans}
         self._infos = [self._info(chunk) for chunk in scanned]
         self._origin = min((info.start for info in self._infos if info.start >= 0), default=0)
         self._infos = [info if info.start >= 0 else _ChunkInfo(info.entity, self._origin, self._origin, info.rows)
@@ -178,7 +181,7 @@ class RrdSource(ClosingSource):
     def _info(self, chunk: _ChunkSpans) -> _ChunkInfo:
         """The chunk on the clock: static (start -1, placed at the origin later), or left out (0 rows)."""
         if not chunk.spans:
-            return _ChunkInfo(chunk.entity, -1, -1, chunk.rows)
+            return _ChunkInfo(chunk.entity, -1, -1, 0 if chunk.entity in self._temporal else chunk.rows)
         span = chunk.spans.get(self.clock) if self.clock is not None else None
         if span is None:
             return _ChunkInfo(chunk.entity, -1, -1, 0)
@@ -219,8 +222,8 @@ class RrdSource(ClosingSource):
         batch = chunk.to_record_batch()
         channel = self._by_entity[chunk.entity_path]
         times, stamps, temporal = self._times(batch)
-        if temporal and times is None:
-            return []  # not logged on the clock's timeline
+        if (times is None) if temporal else (chunk.entity_path in self._temporal):
+            return []  # not logged on the clock's timeline, or static properties of a time series
         components = [index for index, name in enumerate(batch.schema.names) if ":" in name]
         data = batch.select(components)
         data = data.replace_schema_metadata(None)
