@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, Self
 
+from roboflow.sources.rrd_timelines import Timeline
+
 __all__ = [
     "Channel",
     "ChannelStats",
@@ -97,7 +99,10 @@ class ChannelStats:
 
 @dataclass(frozen=True, slots=True)
 class TopicInfo:
-    """Summary of one topic, as ``roboflow inspect`` shows it."""
+    """Summary of one topic, as ``roboflow inspect`` shows it.
+
+    ``static``: the topic holds only data without time (a Rerun entity logged static: a URDF, meshes, properties).
+    """
 
     topic: str
     type: str
@@ -105,6 +110,7 @@ class TopicInfo:
     message_count: int
     frequency_hz: float | None = None
     image: dict[str, object] | None = None
+    static: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +120,8 @@ class RecordingInfo:
     Attributes:
         notes: Facts about how the recording is read that a user should know, e.g. that it stores no
             message definitions and decoding uses a built-in ROS distro's types.
+        timelines: A Rerun recording's timelines (name, kind, range); empty for other formats.
+        clock: The timeline that times and rates are computed on (Rerun), else None (log time).
     """
 
     path: str
@@ -123,6 +131,8 @@ class RecordingInfo:
     message_count: int
     topics: tuple[TopicInfo, ...]
     notes: tuple[str, ...] = ()
+    timelines: tuple[Timeline, ...] = ()
+    clock: str | None = None
 
     @property
     def duration_s(self) -> float:

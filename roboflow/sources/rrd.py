@@ -161,6 +161,7 @@ class RrdSource(ClosingSource):
         self.clock, self._unit = choose_clock(self.timelines, clock, self.path)
         #: Entities with rows on the clock: their static rows (names, colors of a series) are not messages.
         self._temporal = {chunk.entity for chunk in scanned if chunk.rows and self.clock in chunk.spans}
+        self._static = frozenset(archetypes) - {chunk.entity for chunk in scanned if chunk.spans}
         self._infos = [self._info(chunk) for chunk in scanned]
         self._origin = min((info.start for info in self._infos if info.start >= 0), default=0)
         self._infos = [info if info.start >= 0 else _ChunkInfo(info.entity, self._origin, self._origin, info.rows)
@@ -189,6 +190,11 @@ class RrdSource(ClosingSource):
 
     def _ns(self, value: int) -> int:
         return value if self._unit == 1.0 else round(value * self._unit)
+
+    @property
+    def static_topics(self) -> frozenset[str]:
+        """Entities with only static rows (URDF, meshes, ``/__properties``)."""
+        return self._static
 
     @property
     def clock_advice(self) -> str:

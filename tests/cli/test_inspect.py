@@ -120,3 +120,27 @@ def test_every_shared_recording_through_the_real_command(recordings: Path, tmp_p
     infos = json.loads(result.stdout)
     assert len(infos) == 21
     assert sum(info["message_count"] for info in infos) == 3 * 8647 + 135 + 3 + 6 + 2 * 188 + 2 * 20 + 3177 + 10 + 7 + 1127 + 1 + 1 + 1 + 3 * 10 + 33
+
+
+def test_rrd_shows_timelines_static_entities_and_rates_on_the_data_clock(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from roboflow.synth import CameraSpec, SynthSpec, write_recording
+
+    spec = SynthSpec(duration_s=1.0, cameras=(CameraSpec("front", "jpeg", 64, 48),), n_joints=2)
+    path = write_recording(tmp_path / "r.rrd", spec).path
+    status, out, _ = run(capsys, str(path))
+    assert status == 0
+    lines = out.splitlines()
+    assert "duration:  0.9" in out and "clock:     time " in out
+    assert any(line.startswith("timelines: time  timestamp  2024-03-09T16:00:00") for line in lines)
+    assert any(line.split()[:2] == ["log_time", "timestamp"] for line in lines)
+    rows = {line.split()[0]: line for line in lines if line.startswith("  /")}
+    assert rows["/robot/urdf"].split()[-1] == "static" and rows["/__properties"].split()[-1] == "static"
+    rates = {topic: float(line.split(" Hz")[0].split()[-1]) for topic, line in rows.items() if " Hz" in line}
+    assert rates == pytest.approx({"/camera/front": 30, "/camera/depth": 30, "/robot/joints": 200,
+                                   "/robot/action/joint_0": 50, "/robot/action/joint_1": 50}, rel=0.01)
+    assert "[64x48 image/jpeg (jpeg)]" in rows["/camera/front"]
+    assert "[64x48 uint16, 1000 per meter]" in rows["/camera/depth"]
+    info = json.loads(run(capsys, "--json", str(path))[1])[0]
+    assert info["clock"] == "time" and [t["name"] for t in info["timelines"]] == ["time", "log_time"]
+    assert info["timelines"][0]["start"] == info["start_time"]
