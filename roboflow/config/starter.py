@@ -20,7 +20,7 @@ from roboflow.features.types import (
 )
 from roboflow.sources.base import RecordingInfo, TopicInfo
 
-__all__ = ["starter_config"]
+__all__ = ["dataset_lines", "starter_config", "tail_lines"]
 
 _ACTION_WORDS = re.compile(r"command|cmd|action|target|goal|desired|setpoint", re.IGNORECASE)
 _MAX_LISTED = 8
@@ -29,30 +29,18 @@ _GENERIC = {"image", "image_raw", "compressed", "data", "color", "rgb", "raw", "
 
 
 def starter_config(info: RecordingInfo, *, fps: int | None = None, name: str | None = None) -> str:
-    """The starter config text for ``info``."""
+    """The starter config text for ``info`` (a Rerun recording's: :mod:`roboflow.config.starter_rrd`)."""
+    if info.format == "rrd":
+        from roboflow.config.starter_rrd import rrd_starter_config
+
+        return rrd_starter_config(info, fps=fps, name=name)
     cameras = [t for t in info.topics if image_kind(t.type) is not None and not _is_depth(t)]
     depths = [t for t in info.topics if image_kind(t.type) is not None and _is_depth(t)]
     joints = [t for t in info.topics if is_joint_state(t.type)]
     vectors = [t for t in info.topics if image_kind(t.type) is None and _vector_type(t.type)]
     state = _pick_state(joints)
     action = _pick_action(vectors, state)
-    rate = fps or _camera_rate(cameras) or 30
-    dataset_name = name or re.sub(r"[^A-Za-z0-9_-]+", "_", info.path.rstrip("/").split("/")[-1].split(".")[0])
-    out = [
-        f"# Starter config for {info.path}",
-        f"# ({info.format}, {info.duration_s:.1f} s, {len(info.topics)} topics). Edit, then run:",
-        f"#   roboflow convert {info.path} -c THIS_FILE -o OUT_DIR",
-        "# Every key is described in docs/convert.md.",
-        "",
-        "[dataset]",
-        f"name = {_q(dataset_name or 'dataset')}",
-        f"fps = {rate}                      # frames per second of the dataset timeline",
-        'robot_type = "unknown"',
-        'task = "describe the task"      # or task_topic = "/task" (std_msgs/String)',
-        '# format = "v3.0"              # or "v2.1" for lerobot 0.3.x',
-        '# time = "log"                 # "header" to place messages by header.stamp',
-        "",
-    ]
+    out = dataset_lines(info, fps or _camera_rate(cameras) or 30, name)
     names = _feature_names(cameras)
     for topic, feature in zip(cameras, names, strict=True):
         out += _mapping(topic, feature, "image", _image_note(topic))
@@ -78,7 +66,32 @@ def starter_config(info: RecordingInfo, *, fps: int | None = None, name: str | N
             out += [f"# ... and {len(others) - _MAX_LISTED} more: "
                     + ", ".join(t.topic for t in others[_MAX_LISTED:_MAX_LISTED + 20])
                     + (", ..." if len(others) > _MAX_LISTED + 20 else ""), ""]
-    out += [
+    out += tail_lines()
+    return "\n".join(out)
+
+def dataset_lines(info: RecordingInfo, rate: int, name: str | None) -> list[str]:
+    """The comment block and ``[dataset]`` table of a starter config."""
+    dataset_name = name or re.sub(r"[^A-Za-z0-9_-]+", "_", info.path.rstrip("/").split("/")[-1].split(".")[0])
+    return [
+        f"# Starter config for {info.path}",
+        f"# ({info.format}, {info.duration_s:.1f} s, {len(info.topics)} topics). Edit, then run:",
+        f"#   roboflow convert {info.path} -c THIS_FILE -o OUT_DIR",
+        "# Every key is described in docs/convert.md.",
+        "",
+        "[dataset]",
+        f"name = {_q(dataset_name or 'dataset')}",
+        f"fps = {rate}                      # frames per second of the dataset timeline",
+        'robot_type = "unknown"',
+        'task = "describe the task"      # or task_topic = "/task" (std_msgs/String)',
+        '# format = "v3.0"              # or "v2.1" for lerobot 0.3.x',
+        '# time = "log"                 # "header" to place messages by header.stamp',
+        "",
+    ]
+
+
+def tail_lines() -> list[str]:
+    """The tables after the mappings, every key commented out at its default."""
+    return [
         "[video]",
         '# codec = "libx264"            # libx264 (h264) | libsvtav1 (av1) | libx265 (hevc)',
         '# preset = "veryfast"          # libsvtav1: "8"; lerobot uses "12", which can show stale frames',
@@ -95,7 +108,6 @@ def starter_config(info: RecordingInfo, *, fps: int | None = None, name: str | N
         "# min_frames = 1",
         "",
     ]
-    return "\n".join(out)
 
 
 def _mapping(topic: TopicInfo, feature: str, kind: str, note: str, policy: str | None = None,

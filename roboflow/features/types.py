@@ -11,6 +11,7 @@ __all__ = [
     "image_kind",
     "is_joint_state",
     "normalise_type",
+    "rerun_vector",
 ]
 
 JOINT_STATE = "sensor_msgs/msg/JointState"
@@ -95,5 +96,11 @@ def default_fields(type_name: str) -> tuple[str, ...] | None:
     name = normalise_type(type_name)
     if name in _DEFAULT_FIELDS:
         return _DEFAULT_FIELDS[name]
-    rerun = [RERUN_VECTORS[part] for part in name.split("+") if part in RERUN_VECTORS]
-    return (rerun[0],) if len(rerun) == 1 else None
+    component = rerun_vector(name)
+    return (component,) if component is not None else None
+
+
+def rerun_vector(type_name: str) -> str | None:
+    """The value component of a Rerun entity with one numeric archetype (``Scalars+SeriesLines`` -> ``Scalars:scalars``)."""
+    found = [RERUN_VECTORS[part] for part in type_name.split("+") if part in RERUN_VECTORS]
+    return found[0] if len(found) == 1 else None
