@@ -79,3 +79,17 @@ def test_dataset_holds_the_recording_on_its_data_clock(converted: tuple[Path, st
     shown = [int(np.argmin([np.abs(frame[:, :, 0] - gray).mean() for gray in grays]))
              for frame in episode.videos["observation.images.depth"]]
     assert shown == nearest_index(front_stamps, t).tolist()
+
+
+def test_example_config_converts_the_rrd_synth(tmp_path: Path) -> None:
+    example = Path(__file__).parents[2] / "examples" / "rerun.toml"
+    spec = SynthSpec(duration_s=0.5, cameras=(CameraSpec("cam_high", "jpeg", 64, 48),
+                                              CameraSpec("cam_wrist", "rgb8", 64, 48)))
+    recording = write_recording(tmp_path / "demo.rrd", spec).path
+    config = tmp_path / "rerun.toml"
+    config.write_text(example.read_text().replace('preset = "veryfast"', 'preset = "ultrafast"'))
+    assert run("convert", str(recording), "-c", str(config), "-o", str(tmp_path / "out"), "--no-progress") == 0
+    assert validate_dataset(tmp_path / "out") == []
+    info, (episode,), _ = read_dataset(tmp_path / "out")
+    assert info["features"]["action"]["names"] == [f"joint_{c}" for c in range(14)]
+    assert len(episode.videos["observation.images.depth"]) == len(episode.rows["frame_index"]) >= 14
