@@ -49,8 +49,10 @@ def rrd_starter_config(info: RecordingInfo, *, fps: int | None = None, name: str
                      key=lambda t: _natural(t.topic))
     actions = [t for t in numeric if _ACTION.search(t.topic)]
     states = [t for t in numeric if t not in actions and _STATE.search(t.topic)]
-    out = dataset_lines(info, fps or _camera_rate(images) or 30, name)
-    out += _source_lines(info)
+    sequence = _sequence_clock(info)
+    rate = fps or (None if sequence else _camera_rate(images)) or 30
+    out = dataset_lines(info, rate, name)
+    out += _source_lines(info, sequence, rate)
     for topic, feature in zip(images, _feature_names(images), strict=True):
         meter = (topic.image or {}).get("meter")
         extra = [f"depth_max = {meter * _DEPTH_RANGE_M}   # white at {_DEPTH_RANGE_M:g} m"] if isinstance(meter, float) else []
@@ -70,11 +72,21 @@ def rrd_starter_config(info: RecordingInfo, *, fps: int | None = None, name: str
     return "\n".join(out + tail_lines())
 
 
-def _source_lines(info: RecordingInfo) -> list[str]:
+def _sequence_clock(info: RecordingInfo) -> str | None:
+    """The one user sequence timeline of a recording that has no user timestamp timeline (its data's clock)."""
+    users = [t for t in info.timelines if t.is_user]
+    sequences = [t.name for t in users if t.kind == "sequence"]
+    return sequences[0] if len(sequences) == 1 and len(users) == 1 else None
+
+
+def _source_lines(info: RecordingInfo, sequence: str | None, rate: int) -> list[str]:
     listed = ", ".join(f"{t.name} ({t.kind})" for t in info.timelines) or "none"
     lines = ["[source]", f"# timelines of this recording: {listed}"]
+    if sequence is not None:
+        note = f"# TODO: steps per second of {sequence} (the rates above are on log_time, the logger's clock)"
+        return [*lines, f"timeline = {_q(sequence)}", f"timeline_rate = {rate}   {note}", ""]
     if info.clock is None:
-        return [*lines, '# timeline = "frame_index"      # the data\'s clock; a sequence also needs timeline_rate', ""]
+        return [*lines, "# no timeline: the recording holds only static data", ""]
     return [*lines, f"timeline = {_q(info.clock)}            # the data's clock; a sequence also needs timeline_rate", ""]
 
 

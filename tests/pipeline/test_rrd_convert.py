@@ -93,3 +93,32 @@ def test_example_config_converts_the_rrd_synth(tmp_path: Path) -> None:
     info, (episode,), _ = read_dataset(tmp_path / "out")
     assert info["features"]["action"]["names"] == [f"joint_{c}" for c in range(14)]
     assert len(episode.videos["observation.images.depth"]) == len(episode.rows["frame_index"]) >= 14
+
+
+def _sequence_rrd(path: Path) -> Path:
+    """90 rows of a camera and a joint vector on ``step`` only (no user timestamps), logged within milliseconds."""
+    import rerun as rr
+
+    recording = rr.RecordingStream("roboflow-tests", recording_id=path.name)
+    recording.save(path)
+    recording.reset_time()
+    for k in range(90):
+        recording.set_time("step", sequence=k)
+        recording.log("/cam", rr.Image(render_frame(k, 64, 48)))
+        recording.log("/robot/joint_positions", rr.Scalars([k / 90, -k / 90]))
+    recording.flush()
+    recording.disconnect()
+    return path
+
+
+def test_starter_of_a_sequence_only_recording_uses_the_sequence(tmp_path: Path) -> None:
+    recording = _sequence_rrd(tmp_path / "steps.rrd")
+    config = tmp_path / "steps.toml"
+    assert run("init-config", str(recording), "-o", str(config)) == 0
+    parsed = parse_config(config.read_text())
+    assert (parsed.source.timeline, parsed.source.timeline_rate, parsed.dataset.fps) == ("step", 30.0, 30)
+    assert run("convert", str(recording), "-c", str(config), "-o", str(tmp_path / "out"), "--no-progress") == 0
+    _, (episode,), _ = read_dataset(tmp_path / "out")
+    assert shown_frames(episode.videos["observation.images.cam"]) == list(range(90))
+    np.testing.assert_array_equal(np.stack(episode.rows["observation.state"])[:, 0],
+                                  (np.arange(90) / 90).astype(np.float32))
