@@ -4,12 +4,12 @@ A recording has two clocks per message: its log time (the recorder's or logger's
 chosen timeline) and its header stamp (the capture time; for Rerun the first user timestamp timeline). A recording
 replayed, converted or logged offline has its messages within a fraction of a second on one of them, and a dataset
 placed by that one gets a frame or two from seconds of data. :class:`ClockWatch` follows the span of an episode's
-messages on both clocks and says so, naming the config setting of the better clock.
+busiest topic on both clocks (one topic, so that a latched message with an old stamp does not count) and says so,
+naming the config setting of the better clock.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +49,7 @@ def clock_names(source: Any) -> ClockNames:
     if timelines is None:
         return ClockNames()
     users = [t.name for t in timelines.values() if t.is_user and t.kind == "timestamp"]
-    return ClockNames(log=f'[source] timeline = "{source.clock}"',
+    return ClockNames(log=f'[source] timeline = "{source.clock}"' if source.clock else "",
                       header=f'[source] timeline = "{users[0]}"' if users else "",
                       advice=str(source.clock_advice))
 
@@ -68,6 +68,14 @@ class _Span:
         return 0.0 if self.first is None or self.last is None else (self.last - self.first) / NS
 
 
+class _Topic:
+    """Message count and spans of one topic on the log and header clocks."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.log, self.header = _Span(), _Span()
+
+
 class ClockWatch:
     """Spans of one episode's messages on both clocks.
 
@@ -83,27 +91,46 @@ class ClockWatch:
 
     def reset(self) -> None:
         """Start a new episode."""
-        self._log, self._header = _Span(), _Span()
-        self._counts: Counter[str] = Counter()
+        self._topics: dict[str, _Topic] = {}
 
     def add(self, raw: RawMessage) -> None:
-        self._log.add(raw.log_time)
+        topic = self._topics.get(raw.topic)
+        if topic is None:
+            topic = self._topics[raw.topic] = _Topic()
+        topic.count += 1
+        topic.log.add(raw.log_time)
         if raw.header_stamp is not None:
-            self._header.add(raw.header_stamp)
-        self._counts[raw.topic] += 1
+            topic.header.add(raw.header_stamp)
 
     def warning(self, frames: int, episode: int) -> str | None:
         """The warning of an episode of ``frames`` frames when its clock looks wrong, else None."""
-        used, other = (self._header, self._log) if self.header_clock else (self._log, self._header)
+        if not self._topics:
+            return None
         used_name, other_name = ((self.names.header, self.names.log) if self.header_clock
                                  else (self.names.log, self.names.header))
-        topic, count = max(self._counts.items(), key=lambda item: item[1], default=("", 0))
-        what = f"episode {episode}: {frames} frame(s) from {count} messages of {topic}"
-        if (other_name and _MIN_OTHER_S <= other.seconds <= _MAX_OTHER_S
-                and used.seconds * _FACTOR < other.seconds):
-            return (f"{what}: they span {used.seconds:.3f} s on the clock in use ({used_name}) but "
-                    f"{other.seconds:.3f} s on another; to place them by that one set {other_name}")
-        if frames <= _FEW_FRAMES and count >= _MESSAGES_PER_FRAME * max(frames, 1) * 2:
+        stamped = {name: topic for name, topic in self._topics.items() if topic.header.first is not None}
+        if stamped and other_name:
+            name, busiest = _busiest(stamped)
+            used, other = self._spans(busiest)
+            if _MIN_OTHER_S <= other.seconds <= _MAX_OTHER_S and used.seconds * _FACTOR < other.seconds:
+                return (f"{_what(episode, frames, name, busiest)}: they span {used.seconds:.3f} s on the clock in use "
+                        f"({used_name}) but {other.seconds:.3f} s on another; to place them by that one set "
+                        f"{other_name}")
+        name, busiest = _busiest(self._topics)
+        if frames <= _FEW_FRAMES and busiest.count >= _MESSAGES_PER_FRAME * max(frames, 1) * 2:
             advice = self.names.advice or "check the clock with `roboflow inspect` and the topics' rates"
-            return f"{what} spanning {used.seconds:.3f} s on the clock in use ({used_name}); {advice}"
+            return (f"{_what(episode, frames, name, busiest)} spanning {self._spans(busiest)[0].seconds:.3f} s on the "
+                    f"clock in use ({used_name}); {advice}")
         return None
+
+    def _spans(self, topic: _Topic) -> tuple[_Span, _Span]:
+        """(span on the clock in use, span on the other) of a topic."""
+        return (topic.header, topic.log) if self.header_clock else (topic.log, topic.header)
+
+
+def _busiest(topics: dict[str, _Topic]) -> tuple[str, _Topic]:
+    return max(topics.items(), key=lambda item: item[1].count)
+
+
+def _what(episode: int, frames: int, name: str, topic: _Topic) -> str:
+    return f"episode {episode}: {frames} frame(s) from {topic.count} messages of {name}"

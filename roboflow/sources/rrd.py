@@ -236,6 +236,8 @@ class RrdSource(ClosingSource):
         out = []
         for row in _data_rows(batch):
             value = times[row] if times is not None else None
+            if times is not None and value is None:
+                continue  # a row of this chunk not logged on the clock's timeline
             log_time = self._ns(value) if value is not None else self._origin
             if (start is not None and log_time < start) or (stop is not None and log_time >= stop):
                 continue
