@@ -108,7 +108,10 @@ def _text(info: RecordingInfo) -> str:
         f"topics:    {len(info.topics)}",
     ]
     if info.timelines:
-        lines.append(f"clock:     {info.clock or 'none'} (times and rates; [source] timeline picks another)")
+        stamped = [t.name for t in info.timelines if t.is_user and t.kind != "sequence"]
+        choice = (f"the first of {len(stamped)} timestamp timelines: convert needs [source] timeline = \"...\""
+                  if len(stamped) > 1 else "[source] timeline picks another")
+        lines.append(f"clock:     {info.clock or 'none'} (times and rates; {choice})")
         lines.extend(f"{'timelines:' if n == 0 else ''.ljust(10)} {_timeline(t)}" for n, t in enumerate(info.timelines))
     rows = [
         (t.topic, t.type, t.message_encoding, str(t.message_count),

@@ -87,7 +87,10 @@ def _source_lines(info: RecordingInfo, sequence: str | None, rate: int) -> list[
         return [*lines, f"timeline = {_q(sequence)}", f"timeline_rate = {rate}   {note}", ""]
     if info.clock is None:
         return [*lines, "# no timeline: the recording holds only static data", ""]
-    return [*lines, f"timeline = {_q(info.clock)}            # the data's clock; a sequence also needs timeline_rate", ""]
+    stamped = [t.name for t in info.timelines if t.is_user and t.kind != "sequence"]
+    note = (f"TODO: the data's clock, one of {', '.join(stamped)}" if len(stamped) > 1
+            else "the data's clock; a sequence also needs timeline_rate")
+    return [*lines, f"timeline = {_q(info.clock)}            # {note}", ""]
 
 
 def _vector(feature: str, kind: str, topics: list[TopicInfo]) -> list[str]:

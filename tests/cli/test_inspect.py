@@ -144,3 +144,24 @@ def test_rrd_shows_timelines_static_entities_and_rates_on_the_data_clock(
     info = json.loads(run(capsys, "--json", str(path))[1])[0]
     assert info["clock"] == "time" and [t["name"] for t in info["timelines"]] == ["time", "log_time"]
     assert info["timelines"][0]["start"] == info["start_time"]
+
+
+def test_rrd_with_several_timestamp_timelines_says_convert_needs_a_choice(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import rerun as rr
+
+    path = tmp_path / "two_clocks.rrd"
+    recording = rr.RecordingStream("roboflow-tests", recording_id=path.name)
+    recording.save(path)
+    recording.reset_time()
+    for k in range(3):
+        recording.set_time("sensor_time", timestamp=1_600_000_000 + k)
+        recording.set_time("time", timestamp=1_700_000_000 + k / 10)
+        recording.log("/joint", rr.Scalars([k]))
+    recording.flush()
+    recording.disconnect()
+    status, out, _ = run(capsys, str(path))
+    assert status == 0
+    assert ('clock:     sensor_time (times and rates; the first of 2 timestamp timelines: convert needs '
+            '[source] timeline = "...")') in out
+    assert "duration:  2.000 s" in out
