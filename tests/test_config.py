@@ -165,6 +165,8 @@ depth_max = 4000
         (MINIMAL + '[dataset2]\n', r"unknown key 'dataset2'.*did you mean 'dataset'"),
         (MINIMAL.replace("fps = 10", "fps = 10\nformat = \"v3\""), r"format: 'v3' is not one of v3.0, v2.1"),
         ("[dataset\nname=1", r"not valid TOML: .*line 1"),
+        (MINIMAL + "[source]\ntimeline_rate = 0\n", r"\[source\] timeline_rate: must be > 0, got 0"),
+        (MINIMAL + "[source]\ntimeline = 3\n", r"\[source\] timeline: expected a string, got integer 3"),
     ],
 )
 def test_invalid_configs_fail_with_one_clear_message(text: str, match: str) -> None:
@@ -216,3 +218,7 @@ def test_field_paths_are_checked_when_the_config_is_read() -> None:
     with pytest.raises(ConfigError, match=r"t.toml: \[\[mappings\]\] 'observation.state' field: invalid field path "
                                           r"'transforms\[child_frame_id base_link\]' at character 11 \(write fields "):
         parse_config(MINIMAL + 'field = "transforms[child_frame_id base_link]"\n', origin="t.toml")
+def test_rerun_timeline_choice() -> None:
+    config = parse_config(MINIMAL + '[source]\ntimeline = "frame_index"\ntimeline_rate = 30\n')
+    assert (config.source.timeline, config.source.timeline_rate) == ("frame_index", 30.0)
+    assert (parse_config(MINIMAL).source.timeline, parse_config(MINIMAL).source.timeline_rate) == (None, None)

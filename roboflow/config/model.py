@@ -68,11 +68,15 @@ class SourceSettings:
         type: Declared format (``mcap``, ``bag``, ``ros2``, ``rrd``); informational, formats are detected.
         path: A recording, directory or glob to convert when no INPUT is given.
         topics: Extra topics to read; informational (mapped topics are always read).
+        timeline: Rerun recordings: the timeline that places the data (default: the one user timestamp timeline).
+        timeline_rate: Rerun recordings: steps per second of a sequence timeline (``frame_index``, ``step``).
     """
 
     type: str | None = None
     path: str | None = None
     topics: tuple[str, ...] = ()
+    timeline: str | None = None
+    timeline_rate: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -219,7 +219,7 @@ class _Table:
 
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
-    "source": ("type", "path", "topics"),
+    "source": ("type", "path", "topics", "timeline", "timeline_rate"),
     "dataset": ("name", "fps", "robot_type", "task", "task_topic", "format", "time"),
     "video": ("codec", "crf", "preset", "gop", "pix_fmt", "threads"),
     "flushing": ("max_frames_per_chunk", "max_memory_bytes"),
@@ -249,6 +249,8 @@ def _source(t: _Table) -> SourceSettings:
         type=t.choice("type", SOURCE_TYPES),
         path=t.text("path"),
         topics=t.strings("topics", ()),
+        timeline=t.text("timeline"),
+        timeline_rate=t.number("timeline_rate", None, positive=True),
     )
 
 

@@ -29,7 +29,7 @@ from roboflow.features.types import (
 )
 from roboflow.sources.base import RecordingInfo, TopicInfo
 
-__all__ = ["starter_config"]
+__all__ = ["dataset_lines", "starter_config", "tail_lines"]
 
 _ACTION_WORDS = re.compile(r"command|cmd|action|target|goal|desired|setpoint", re.IGNORECASE)
 _STATE_WORDS = re.compile(r"state|pose|odom|position|joint", re.IGNORECASE)
@@ -42,7 +42,12 @@ _GENERIC = {"image", "image_raw", "compressed", "data", "color", "rgb", "raw", "
 def starter_config(info: RecordingInfo, *, fps: int | None = None, name: str | None = None,
                    fields: Mapping[str, TopicFields] | None = None) -> str:
     """The starter config text for ``info``; ``fields``: per topic, what its first message holds (without it
-    only JointState, TF and the types with a default vector are offered)."""
+    only JointState, TF and the types with a default vector are offered). A Rerun recording's comes from
+    :mod:`roboflow.config.starter_rrd`."""
+    if info.format == "rrd":
+        from roboflow.config.starter_rrd import rrd_starter_config
+
+        return rrd_starter_config(info, fps=fps, name=name)
     fields = fields or {}
     cameras = [t for t in info.topics if image_kind(t.type) is not None and not _is_depth(t)]
     depths = [t for t in info.topics if image_kind(t.type) is not None and _is_depth(t)]
@@ -50,22 +55,7 @@ def starter_config(info: RecordingInfo, *, fps: int | None = None, name: str | N
     state = _pick_state(vectors)
     action = _pick_action(vectors, state)
     rate = fps or _camera_rate(cameras) or _state_rate(state) or 30
-    dataset_name = name or re.sub(r"[^A-Za-z0-9_-]+", "_", info.path.rstrip("/").split("/")[-1].split(".")[0])
-    out = [
-        f"# Starter config for {info.path}",
-        f"# ({info.format}, {info.duration_s:.1f} s, {len(info.topics)} topics). Edit, then run:",
-        f"#   roboflow convert {info.path} -c THIS_FILE -o OUT_DIR",
-        "# Every key is described in docs/convert.md.",
-        "",
-        "[dataset]",
-        f"name = {_q(dataset_name or 'dataset')}",
-        f"fps = {rate}                      # frames per second of the dataset timeline{_rate_origin(fps, cameras, state)}",
-        'robot_type = "unknown"',
-        'task = "describe the task"      # or task_topic = "/task" (std_msgs/String)',
-        '# format = "v3.0"              # or "v2.1" for lerobot 0.3.x',
-        '# time = "log"                 # "header" to place messages by header.stamp',
-        "",
-    ]
+    out = dataset_lines(info, rate, name, _rate_origin(fps, cameras, state))
     names = _feature_names(cameras)
     for topic, feature in zip(cameras, names, strict=True):
         block = _mapping(topic, feature, "image", _image_note(topic))
@@ -99,7 +89,33 @@ def starter_config(info: RecordingInfo, *, fps: int | None = None, name: str | N
     unreadable = [(topic, found.error) for topic, found in fields.items() if found.error is not None]
     out += [f"# Not offered, its first message cannot be decoded: {topic}: {error}" for topic, error in unreadable]
     out += [""] if unreadable else []
-    out += [
+    out += tail_lines()
+    return "\n".join(out)
+
+
+def dataset_lines(info: RecordingInfo, rate: int, name: str | None, rate_origin: str = "") -> list[str]:
+    """The comment block and ``[dataset]`` table of a starter config."""
+    dataset_name = name or re.sub(r"[^A-Za-z0-9_-]+", "_", info.path.rstrip("/").split("/")[-1].split(".")[0])
+    return [
+        f"# Starter config for {info.path}",
+        f"# ({info.format}, {info.duration_s:.1f} s, {len(info.topics)} topics). Edit, then run:",
+        f"#   roboflow convert {info.path} -c THIS_FILE -o OUT_DIR",
+        "# Every key is described in docs/convert.md.",
+        "",
+        "[dataset]",
+        f"name = {_q(dataset_name or 'dataset')}",
+        f"fps = {rate}                      # frames per second of the dataset timeline{rate_origin}",
+        'robot_type = "unknown"',
+        'task = "describe the task"      # or task_topic = "/task" (std_msgs/String)',
+        '# format = "v3.0"              # or "v2.1" for lerobot 0.3.x',
+        '# time = "log"                 # "header" to place messages by header.stamp',
+        "",
+    ]
+
+
+def tail_lines() -> list[str]:
+    """The tables after the mappings, every key commented out at its default."""
+    return [
         "[video]",
         '# codec = "libx264"            # libx264 (h264) | libsvtav1 (av1) | libx265 (hevc)',
         '# preset = "veryfast"          # libsvtav1: "8"; lerobot uses "12", which can show stale frames',
@@ -116,7 +132,6 @@ def starter_config(info: RecordingInfo, *, fps: int | None = None, name: str | N
         "# min_frames = 1",
         "",
     ]
-    return "\n".join(out)
 
 
 def _mapping(topic: TopicInfo, feature: str, kind: str, note: str, policy: str | None = None,

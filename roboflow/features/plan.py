@@ -251,7 +251,8 @@ def _check_type(mapping: Mapping, topic_input: TopicInput, type_name: str, origi
         if image_kind(type_name) is None:
             raise ConfigError(
                 f"mapping '{mapping.feature}': {topic} is {type_name or 'schemaless'}, which carries no images",
-                path=origin, hint="image mappings read sensor_msgs/Image or CompressedImage, foxglove images",
+                path=origin, hint="image mappings read sensor_msgs/Image or CompressedImage, foxglove images, "
+                "Rerun Image, EncodedImage or DepthImage",
             )
         return
     if image_kind(type_name) is not None:

@@ -25,7 +25,7 @@ from roboflow.config.model import MissingJoint, TopicInput
 from roboflow.decode import get_field
 from roboflow.decode.fields import NoElement
 from roboflow.errors import ConfigError, SourceError
-from roboflow.features.types import JOINT_FIELDS, default_fields, is_joint_state
+from roboflow.features.types import JOINT_FIELDS, default_fields, is_joint_state, rerun_vector
 
 __all__ = [
     "FieldExtractor",
@@ -108,7 +108,10 @@ def vector_extractor(topic_input: TopicInput, type_name: str) -> VectorExtractor
     if topic_input.joints is not None:
         path, arrays = _nested_joint_state(topic_input, type_name)
         return JointStateExtractor(topic_input.topic, arrays, topic_input.joints, topic_input.missing_joint, path)
-    return FieldExtractor(topic_input.topic, topic_input.fields or default_fields(type_name), type_name)
+    label = None
+    if topic_input.fields is None and rerun_vector(type_name) is not None:
+        label = topic_input.topic.rstrip("/").rsplit("/", 1)[-1] or topic_input.topic
+    return FieldExtractor(topic_input.topic, topic_input.fields or default_fields(type_name), type_name, label)
 
 
 def _nested_joint_state(topic_input: TopicInput, type_name: str) -> tuple[str, tuple[str, ...]]:
@@ -236,12 +239,15 @@ class FieldExtractor(VectorExtractor):
         fields: Field paths (``""`` is the whole message), or None when the type has no default (then the
             first message raises an error listing the numeric paths it has).
         type_name: The message type, for messages.
+        label: Names the values ``label`` (one value) or ``label_0``, ``label_1``, ... instead of by field path:
+            a Rerun entity's values are named after its path (``/robot/action/gripper`` -> ``gripper``).
     """
 
-    def __init__(self, topic: str, fields: Sequence[str] | None, type_name: str = "") -> None:
+    def __init__(self, topic: str, fields: Sequence[str] | None, type_name: str = "", label: str | None = None) -> None:
         super().__init__(topic)
         self.fields = tuple(fields) if fields is not None else None
         self.type_name = type_name
+        self.label = label
         self._size: int | None = None
 
     def __call__(self, msg: Any, time_ns: int) -> np.ndarray | None:
@@ -271,6 +277,8 @@ class FieldExtractor(VectorExtractor):
         out = self.float32(np.concatenate(parts), names, time_ns) if parts else np.empty(0, np.float32)
         if self._size is None:
             self._size = out.size
+            if self.label is not None:
+                names = [self.label] if out.size == 1 else [f"{self.label}_{i}" for i in range(out.size)]
             self.names = tuple(names)
         elif out.size != self._size:
             raise self.error(time_ns, f"{', '.join(self.fields)} gave {out.size} values, earlier messages {self._size}",

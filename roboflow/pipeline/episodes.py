@@ -21,6 +21,7 @@ from roboflow.align import Aligner, AlignmentReport, Frame
 from roboflow.config.model import Config
 from roboflow.errors import SourceError
 from roboflow.features.plan import FeaturePlan, Sample
+from roboflow.pipeline.clocks import ClockWatch
 from roboflow.sources.base import RawMessage
 
 __all__ = ["DECODE_AHEAD", "EpisodeSink", "EpisodeStream"]
@@ -47,12 +48,16 @@ class EpisodeStream:
         plan: The recording's feature plan.
         config: The config (dataset fps, default task, episode rules, flushing bound).
         sink: Receives frames and episode ends.
+        clocks: Follows each episode's span on the recording's clocks; its warnings collect in :attr:`warnings`.
     """
 
-    def __init__(self, plan: FeaturePlan, config: Config, sink: EpisodeSink) -> None:
+    def __init__(self, plan: FeaturePlan, config: Config, sink: EpisodeSink, clocks: ClockWatch | None = None) -> None:
         self.plan = plan
         self.config = config
         self.sink = sink
+        self.clocks = clocks
+        #: One line per episode placed by a clock that looks wrong (see :mod:`roboflow.pipeline.clocks`).
+        self.warnings: list[str] = []
         rules = config.episodes
         self._marker = rules.topic if rules.split == "topic" else None
         self._gap_ns = round(rules.gap_s * 1e9) if rules.split == "gap" else None
@@ -78,6 +83,8 @@ class EpisodeStream:
         if raw.topic == self._marker or gap:
             self._cut()
         self._last_log = raw.log_time
+        if self.clocks is not None:
+            self.clocks.add(raw)
         for sample in self.plan.samples(raw):
             if sample[0] == self.plan.task_stream:
                 self._task = sample
@@ -169,6 +176,11 @@ class EpisodeStream:
         while self._pending:
             self._deliver()
         report = self._aligner.report()
+        if self.clocks is not None:
+            warning = self.clocks.warning(report.frames_written, self._episodes)
+            if warning is not None:
+                self.warnings.append(warning)
+            self.clocks.reset()
         if self._written:
             self.sink.end_episode(report)
             self._episodes += 1

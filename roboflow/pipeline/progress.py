@@ -58,6 +58,8 @@ class LogProgress:
         self.finished += 1
         self._line(f"converted  [{result.item.index + 1}/{self.total}] {result.item.url}: "
                    f"{len(result.episodes)} episode(s), {result.frames} frames in {result.seconds:.1f} s")
+        for warning in result.warnings:
+            self._line(f"roboflow: warning: {result.item.url}: {warning}")
 
     def failed(self, failure: Failure) -> None:
         self.finished += 1

@@ -57,14 +57,18 @@ def summarize(source: Source) -> RecordingInfo:
     by_topic: dict[str, list[Channel]] = {}
     for channel in channels:
         by_topic.setdefault(channel.topic, []).append(channel)
-    topics = tuple(_topic(source, name, group, stats) for name, group in sorted(by_topic.items()))
-    starts = [s.start_time for s in stats.values() if s.start_time is not None]
-    ends = [s.end_time for s in stats.values() if s.end_time is not None]
+    static: frozenset[str] = getattr(source, "static_topics", frozenset())  # Rerun entities without time
+    topics = tuple(_topic(source, name, group, stats, name in static) for name, group in sorted(by_topic.items()))
+    timed = [stats[ch.id] for ch in channels if ch.topic not in static]
+    starts = [s.start_time for s in timed if s.start_time is not None]
+    ends = [s.end_time for s in timed if s.end_time is not None]
+    timelines = getattr(source, "timelines", {})
     return RecordingInfo(source.path, source.format, min(starts, default=None), max(ends, default=None),
-                         total, topics, _notes(channels))
+                         total, topics, _notes(channels), tuple(timelines.values()), getattr(source, "clock", None))
 
 
-def _topic(source: Source, topic: str, channels: list[Channel], stats: Mapping[int, ChannelStats]) -> TopicInfo:
+def _topic(source: Source, topic: str, channels: list[Channel], stats: Mapping[int, ChannelStats],
+           static: bool) -> TopicInfo:
     mine = [stats[ch.id] for ch in channels]
     count = sum(s.message_count for s in mine)
     starts = [s.start_time for s in mine if s.start_time is not None]
@@ -78,8 +82,9 @@ def _topic(source: Source, topic: str, channels: list[Channel], stats: Mapping[i
     if count and set(types) & IMAGE_TYPES:
         image = _image_facts(source, topic)
     log_range = (min(starts), max(ends)) if starts and ends else None
-    header_range = _header_range(source, topic, log_range) if count else None
-    return TopicInfo(topic, " | ".join(types), ", ".join(encodings), count, frequency, image, log_range, header_range)
+    header_range = _header_range(source, topic, log_range) if count and not static else None
+    return TopicInfo(topic, " | ".join(types), ", ".join(encodings), count, None if static else frequency, image,
+                     log_range=log_range, header_range=header_range, static=static)
 
 
 def _header_range(source: Source, topic: str, log_range: tuple[int, int] | None) -> tuple[int, int] | None:
@@ -143,9 +148,14 @@ def _facts(message: object) -> dict[str, object]:
     from roboflow.decode import get_field
 
     if isinstance(message, dict):  # Rerun row
-        if "Image:format" in message and isinstance(message["Image:format"], dict):
-            fmt = message["Image:format"]
-            return {"width": fmt.get("width"), "height": fmt.get("height"), "encoding": _rerun_encoding(fmt)}
+        for archetype in ("Image", "DepthImage"):
+            fmt = message.get(f"{archetype}:format")
+            if isinstance(fmt, dict):
+                from roboflow.features.rerun_images import rerun_encoding
+
+                facts = {"width": fmt.get("width"), "height": fmt.get("height"), "encoding": rerun_encoding(fmt)}
+                meter = message.get("DepthImage:meter")
+                return facts if meter is None else {**facts, "meter": float(meter[0])}
         media = message.get("EncodedImage:media_type")
         return {"format": media or "unknown", **_compressed_size(message.get("EncodedImage:blob"))}
     if hasattr(message, "width") and hasattr(message, "height") and hasattr(message, "encoding"):
@@ -153,13 +163,6 @@ def _facts(message: object) -> dict[str, object]:
                 "encoding": str(get_field(message, "encoding"))}
     data = getattr(message, "data", None)
     return {"format": str(getattr(message, "format", "")) or "unknown", **_compressed_size(data)}
-
-
-def _rerun_encoding(fmt: dict[str, object]) -> str:
-    models = {1: "l", 2: "rgb", 3: "rgba", 4: "bgr", 5: "bgra"}
-    if fmt.get("color_model") in models:
-        return models[fmt["color_model"]]  # type: ignore[index]
-    return f"pixel_format {fmt.get('pixel_format')}"
 
 
 def _compressed_size(data: object) -> dict[str, object]:

@@ -159,3 +159,46 @@ def test_an_undecodable_camera_is_reported_by_inspect(recordings: Path, capsys: 
     _, out, _ = run(capsys, "--json", str(recordings / "librealsense/single_depth_color_640x480.bag"))
     images = [topic["image"] for topic in json.loads(out)[0]["topics"] if topic["image"]]
     assert [image.get("error") for image in images] == [None, None]  # real frames, depth included, decode
+def test_rrd_shows_timelines_static_entities_and_rates_on_the_data_clock(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from roboflow.synth import CameraSpec, SynthSpec, write_recording
+
+    spec = SynthSpec(duration_s=1.0, cameras=(CameraSpec("front", "jpeg", 64, 48),), n_joints=2)
+    path = write_recording(tmp_path / "r.rrd", spec).path
+    status, out, _ = run(capsys, str(path))
+    assert status == 0
+    lines = out.splitlines()
+    assert "duration:  0.9" in out and "clock:     time " in out
+    assert any(line.startswith("timelines: time  timestamp  2024-03-09T16:00:00") for line in lines)
+    assert any(line.split()[:2] == ["log_time", "timestamp"] for line in lines)
+    rows = {line.split()[0]: line for line in lines if line.startswith("  /")}
+    assert rows["/robot/urdf"].split()[-1] == "static" and rows["/__properties"].split()[-1] == "static"
+    rates = {topic: float(line.split(" Hz")[0].split()[-1]) for topic, line in rows.items() if " Hz" in line}
+    assert rates == pytest.approx({"/camera/front": 30, "/camera/depth": 30, "/robot/joints": 200,
+                                   "/robot/action/joint_0": 50, "/robot/action/joint_1": 50}, rel=0.01)
+    assert "[64x48 image/jpeg (jpeg)]" in rows["/camera/front"]
+    assert "[64x48 uint16, 1000 per meter]" in rows["/camera/depth"]
+    info = json.loads(run(capsys, "--json", str(path))[1])[0]
+    assert info["clock"] == "time" and [t["name"] for t in info["timelines"]] == ["time", "log_time"]
+    assert info["timelines"][0]["start"] == info["start_time"]
+
+
+def test_rrd_with_several_timestamp_timelines_says_convert_needs_a_choice(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import rerun as rr
+
+    path = tmp_path / "two_clocks.rrd"
+    recording = rr.RecordingStream("roboflow-tests", recording_id=path.name)
+    recording.save(path)
+    recording.reset_time()
+    for k in range(3):
+        recording.set_time("sensor_time", timestamp=1_600_000_000 + k)
+        recording.set_time("time", timestamp=1_700_000_000 + k / 10)
+        recording.log("/joint", rr.Scalars([k]))
+    recording.flush()
+    recording.disconnect()
+    status, out, _ = run(capsys, str(path))
+    assert status == 0
+    assert ('clock:     sensor_time (times and rates; the first of 2 timestamp timelines: convert needs '
+            '[source] timeline = "...")') in out
+    assert "duration:  2.000 s" in out
