@@ -161,7 +161,7 @@ class JointStateExtractor(VectorExtractor):
             msg = self._joint_state(msg, time_ns)
             if msg is None:
                 return None
-        names = tuple(_attr(msg, "name"))
+        names = tuple(self._field(msg, "name", time_ns))
         if self.joints is None:
             if not names:
                 raise self.error(time_ns, "the first JointState has no joint names", hint="list them in 'joints'")
@@ -174,7 +174,7 @@ class JointStateExtractor(VectorExtractor):
         size = len(self.joints)
         out = self._last.copy() if self._last is not None else np.full(len(self.fields) * size, np.nan, np.float32)
         for n, field in enumerate(self.fields):
-            values = np.asarray(_attr(msg, field), dtype=np.float64)
+            values = np.asarray(self._field(msg, field, time_ns), dtype=np.float64)
             target = out[n * size:(n + 1) * size]
             if len(values) == len(names):
                 target[present] = self.float32(values, [f"{name}.{field}" for name in names], time_ns)[index[present]]
@@ -188,6 +188,14 @@ class JointStateExtractor(VectorExtractor):
                                  hint="a held joint needs a first value before the episode starts")
             self._last = out
         return out
+
+    def _field(self, msg: Any, field: str, time_ns: int) -> Any:
+        try:
+            return _attr(msg, field)
+        except (AttributeError, KeyError):
+            raise self.error(time_ns, f"the JointState has no field {field!r}",
+                             hint="the recording's definition of sensor_msgs/JointState lacks it; "
+                                  "map the fields it has with 'fields'") from None
 
     def _joint_state(self, msg: Any, time_ns: int) -> Any:
         """The JointState at :attr:`path` (None: a selected array element is absent from this message)."""
