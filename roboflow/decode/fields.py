@@ -20,14 +20,14 @@ from functools import lru_cache
 
 from roboflow.errors import SourceError
 
-__all__ = ["NoElement", "compile_field_path", "get_field"]
+__all__ = ["MAX_SHOWN", "NoElement", "compile_field_path", "get_field"]
 
 _VALUE = r"""'[^']*'|"[^"]*"|[^,\]'"]*"""
 _CONDITION = re.compile(rf"\s*([A-Za-z_][\w.]*)\s*=\s*({_VALUE})\s*(?:,|$)")
 _TOKEN = re.compile(rf"\.?([^.\[\]]+)|\[(-?\d+)\]|\[((?:\s*[A-Za-z_][\w.]*\s*=\s*(?:{_VALUE})\s*,?)+)\]")
 _HINT = "write fields like 'pose.position.x', 'position[3]' or 'transforms[child_frame_id=base_link]'"
 #: Distinct values of the selecting fields listed when no element matches.
-_MAX_SHOWN = 8
+MAX_SHOWN = 8
 
 
 class NoElement(SourceError):
@@ -140,7 +140,7 @@ def _find(value: object, select: _Select, path: str, depth: int) -> object:
                               hint=f"they have {_available(element)}") from err
         if all(_equal(have, want) for have, (_, want) in zip(found, select.conditions, strict=True)):
             return element
-        if len(seen) < _MAX_SHOWN:
+        if len(seen) < MAX_SHOWN:
             seen.setdefault(", ".join(f"{key}={have}" for (key, _), have in zip(select.conditions, found, strict=True)))
     raise NoElement(f"{_render(path, depth).strip(chr(39))}{select}" if depth else str(select), tuple(seen))
 

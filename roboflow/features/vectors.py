@@ -23,7 +23,7 @@ import numpy as np
 
 from roboflow.config.model import MissingJoint, TopicInput
 from roboflow.decode import get_field
-from roboflow.decode.fields import NoElement
+from roboflow.decode.fields import MAX_SHOWN, NoElement
 from roboflow.errors import ConfigError, SourceError
 from roboflow.features.types import JOINT_FIELDS, default_fields, is_joint_state, rerun_vector
 
@@ -63,7 +63,7 @@ class VectorExtractor:
         self.absent += 1
         self._selector = missing.selector
         for seen in missing.seen:
-            if len(self._absent_seen) < 8:
+            if len(self._absent_seen) < MAX_SHOWN:
                 self._absent_seen.setdefault(seen)
 
     def absent_note(self) -> str | None:

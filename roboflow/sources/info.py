@@ -1,8 +1,9 @@
 """One recording in a few facts: format, time range, and per topic type, count, rate and image facts.
 
 Counts and time ranges come from each source's ``statistics()`` (the index where the recording
-has one), so inspecting a large indexed recording reads little more than its index and the first message of each
-topic (and the last one of a topic whose first header stamp is off its log time: a header clock of its own).
+has one), so inspecting a large indexed recording reads little more than its index, the first message of each
+camera and of each ROS topic with a header (and the last one of a topic whose first header stamp is off its log
+time: a header clock of its own).
 The first message of each camera topic is decoded as ``convert`` would, so an undecodable camera shows here.
 """
 
@@ -15,6 +16,7 @@ from itertools import islice
 
 from roboflow.errors import SourceError
 from roboflow.sources.base import Channel, ChannelStats, RawMessage, RecordingInfo, Source, TopicInfo
+from roboflow.sources.stamps import stamp_reader
 from roboflow.sources.streams import Input
 
 __all__ = ["CLOCK_TOLERANCE_NS", "IMAGE_TYPES", "inspect_recording", "summarize"]
@@ -82,7 +84,8 @@ def _topic(source: Source, topic: str, channels: list[Channel], stats: Mapping[i
     if count and set(types) & IMAGE_TYPES:
         image = _image_facts(source, topic)
     log_range = (min(starts), max(ends)) if starts and ends else None
-    header_range = _header_range(source, topic, log_range) if count and not static else None
+    stamped = any(stamp_reader(channel) is not None for channel in channels)  # ROS types starting with a Header
+    header_range = _header_range(source, topic, log_range) if count and stamped and not static else None
     return TopicInfo(topic, " | ".join(types), ", ".join(encodings), count, None if static else frequency, image,
                      log_range=log_range, header_range=header_range, static=static)
 
