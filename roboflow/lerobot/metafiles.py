@@ -18,11 +18,14 @@ import pyarrow.parquet as pq
 
 __all__ = ["PARQUET_OPTIONS", "open_parquet", "partial_path", "write_json", "write_jsonl", "write_parquet"]
 
-#: Writer options of every parquet file we write (pyarrow's defaults, pinned so they cannot drift).
+#: Writer options of every parquet file we write (pyarrow's defaults, pinned so they cannot drift), except that
+#: only columns whose values repeat are dictionary-encoded: a dictionary of joint values, timestamps or indices
+#: holds every row anyway, and building it took ~24 MB per 16k rows of 14+14 floats (peak memory of every merge)
+#: and made the files ~50% larger.
 PARQUET_OPTIONS: dict[str, Any] = {
     "compression": "snappy",
     "version": "2.6",
-    "use_dictionary": True,
+    "use_dictionary": ["episode_index", "task_index"],
     "write_statistics": True,
     "data_page_version": "1.0",
 }
