@@ -20,6 +20,7 @@ from roboflow.synth.content import factory_for
 from roboflow.synth.formats import RecordingWriter, infer_format, writer_class
 from roboflow.synth.spec import SynthSpec
 from roboflow.synth.timeline import Stream, streams, time_blocks
+from roboflow.synth.video import COMPRESSED_VIDEO, add_video_types, serialize_protobuf
 
 __all__ = ["SynthManifest", "TopicManifest", "write_recording"]
 
@@ -128,9 +129,13 @@ def _write(
     path: Path, spec: SynthSpec, cls: type[RecordingWriter], compression: str
 ) -> tuple[TopicManifest, ...]:
     typestore = _typestore(cls.ros_version)
-    serialize: Callable[[object, str], memoryview]
-    serialize = typestore.serialize_ros1 if cls.ros_version == 1 else typestore.serialize_cdr
+    ros_serialize: Callable[[object, str], memoryview]
+    ros_serialize = typestore.serialize_ros1 if cls.ros_version == 1 else typestore.serialize_cdr
     all_streams = streams(spec)
+    serializers = [
+        serialize_protobuf if cls.protobuf_video and s.msgtype == COMPRESSED_VIDEO else ros_serialize
+        for s in all_streams
+    ]
     factories = [factory_for(spec, stream, typestore) for stream in all_streams]
     tallies = [_Tally() for _ in all_streams]
     try:
@@ -143,7 +148,7 @@ def _write(
             *(_events(spec, s, i) for i, s in enumerate(all_streams))
         ):
             message = factories[index].build(k, stamp)
-            writer.write(channels[index], log_time, serialize(message, all_streams[index].msgtype))
+            writer.write(channels[index], log_time, serializers[index](message, all_streams[index].msgtype))
             tallies[index].add(stamp, log_time)
         writer.close()
     except RoboflowError:
@@ -166,7 +171,9 @@ def _events(spec: SynthSpec, stream: Stream, index: int) -> Iterator[tuple[int, 
 
 @lru_cache(maxsize=2)
 def _typestore(ros_version: int) -> Typestore:
-    return get_typestore(_TYPESTORES[ros_version])
+    typestore = get_typestore(_TYPESTORES[ros_version])
+    add_video_types(typestore)
+    return typestore
 
 
 class _Tally:
