@@ -23,6 +23,10 @@ _COMPRESSED_IMAGES = frozenset(
     {"sensor_msgs/msg/CompressedImage", "foxglove.CompressedImage", "foxglove_msgs/msg/CompressedImage"}
 )
 
+#: Video packets, one frame per message (sensor_msgs/CompressedImage may carry them too: see its ``format``).
+_VIDEO = frozenset({"foxglove.CompressedVideo", "foxglove_msgs/msg/CompressedVideo",
+                    "ffmpeg_image_transport_msgs/msg/FFMPEGPacket"})
+
 _NUMERIC_SCALARS = ("Float32", "Float64", "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32",
                     "UInt64", "Bool", "Byte")
 _ARRAYS = tuple(f"{name}MultiArray" for name in _NUMERIC_SCALARS if name not in ("Bool",))
@@ -63,12 +67,14 @@ def normalise_type(type_name: str) -> str:
 
 
 def image_kind(type_name: str) -> str | None:
-    """``raw`` or ``compressed`` for a message type carrying camera frames, else None."""
+    """``raw``, ``compressed`` or ``video`` for a message type carrying camera frames, else None."""
     name = normalise_type(type_name)
     if name in _RAW_IMAGES:
         return "raw"
     if name in _COMPRESSED_IMAGES:
         return "compressed"
+    if name in _VIDEO:
+        return "video"
     return None
 
 

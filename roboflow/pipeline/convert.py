@@ -48,12 +48,14 @@ class ConvertContext:
         staging: Directory of the shards (one subdirectory per work item key).
         format: Shard dataset version.
         storage: Options for remote recordings (None: defaults, credentials from the environment).
+        strict: Damage inside a recording (a corrupt video packet) fails it instead of leaving a frame out.
     """
 
     config: Config
     staging: Path
     format: str = "v3.0"
     storage: StorageOptions | None = None
+    strict: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +214,7 @@ def convert_recording(item: WorkItem, context: ConvertContext, progress: Progres
     stream: EpisodeStream | None = None
     try:
         with open_recording(item.url, context.storage) as (source, hasher):
-            plan = FeaturePlan(context.config, source.channels, item.url)
+            plan = FeaturePlan(context.config, source.channels, item.url, strict=context.strict)
             sink = _ShardWriter(shard, plan, context) if parts is None else _PartWriter(
                 shard, plan, context, parts, item.url)
             stream = EpisodeStream(plan, context.config, sink)
