@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from itertools import islice
 
 from roboflow.errors import SourceError
+from roboflow.media.bitstream import codec_of
 from roboflow.sources.base import Channel, ChannelStats, RecordingInfo, Source, TopicInfo
 from roboflow.sources.streams import Input
 
-__all__ = ["IMAGE_TYPES", "inspect_recording", "summarize"]
+__all__ = ["IMAGE_TYPES", "VIDEO_TYPES", "inspect_recording", "summarize"]
 
 #: Message types whose first message ``inspect`` describes (resolution, pixel encoding or format).
 IMAGE_TYPES = frozenset({
@@ -26,6 +27,14 @@ IMAGE_TYPES = frozenset({
     "Image",
     "EncodedImage",
     "DepthImage",
+})
+
+
+#: Video camera types: ``inspect`` reads every message for codec, size, rate and keyframe spacing.
+VIDEO_TYPES = frozenset({
+    "foxglove.CompressedVideo",
+    "foxglove_msgs/msg/CompressedVideo",
+    "ffmpeg_image_transport_msgs/msg/FFMPEGPacket",
 })
 
 
@@ -70,7 +79,11 @@ def _topic(source: Source, topic: str, channels: list[Channel], stats: Mapping[i
     types = sorted({ch.schema.name if ch.schema else "(schemaless)" for ch in channels})
     encodings = sorted({ch.message_encoding for ch in channels})
     image = None
-    if count and set(types) & IMAGE_TYPES:
+    if count and set(types) & VIDEO_TYPES:
+        from roboflow.features.video_info import video_facts
+
+        image = video_facts(source, topic, types[0])
+    elif count and set(types) & IMAGE_TYPES:
         image = _image_facts(source, topic)
     return TopicInfo(topic, " | ".join(types), ", ".join(encodings), count, frequency, image)
 
@@ -107,7 +120,12 @@ def _image_facts(source: Source, topic: str) -> dict[str, object]:
         return {"width": int(get_field(message, "width")), "height": int(get_field(message, "height")),  # type: ignore[call-overload]
                 "encoding": str(get_field(message, "encoding"))}
     data = getattr(message, "data", None)
-    return {"format": str(getattr(message, "format", "")) or "unknown", **_compressed_size(data)}
+    text = str(getattr(message, "format", "")) or "unknown"
+    if codec_of(text) is not None:  # a CompressedImage topic carrying video packets
+        from roboflow.features.video_info import video_facts
+
+        return video_facts(source, topic, first.channel.schema.name if first.channel.schema else "")
+    return {"format": text, **_compressed_size(data)}
 
 
 def _rerun_encoding(fmt: dict[str, object]) -> str:
