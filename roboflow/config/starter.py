@@ -1,6 +1,7 @@
 """A commented starter config for a recording (``roboflow init-config``), from what ``inspect`` sees.
 
-Cameras become image mappings, the most likely JointState topic the state, and a commanded-joint or action topic
+Cameras (video topics too) become image mappings, the most likely JointState topic (else a JSON or protobuf
+numeric topic named like a state) the state, and a commanded-joint or action topic
 (its name says command, cmd, action, target, goal or desired) the action. Depth cameras and other numeric topics are
 listed as commented-out mappings. The text is valid TOML that :func:`~roboflow.config.parse_config` accepts.
 """
@@ -23,9 +24,11 @@ from roboflow.sources.base import RecordingInfo, TopicInfo
 __all__ = ["starter_config"]
 
 _ACTION_WORDS = re.compile(r"command|cmd|action|target|goal|desired|setpoint", re.IGNORECASE)
+_STATE_WORDS = re.compile(r"state|joint|position|pose|observation", re.IGNORECASE)
 _MAX_LISTED = 8
 _GENERIC = {"image", "image_raw", "compressed", "data", "color", "rgb", "raw", "image_color", "image_rect",
-            "image_rect_color", "camera", "cameras", "sensor_msgs", "compresseddepth"}
+            "image_rect_color", "camera", "cameras", "sensor_msgs", "compresseddepth", "video", "ffmpeg", "h264",
+            "h265", "hevc"}
 
 
 def starter_config(info: RecordingInfo, *, fps: int | None = None, name: str | None = None) -> str:
@@ -33,8 +36,8 @@ def starter_config(info: RecordingInfo, *, fps: int | None = None, name: str | N
     cameras = [t for t in info.topics if image_kind(t.type) is not None and not _is_depth(t)]
     depths = [t for t in info.topics if image_kind(t.type) is not None and _is_depth(t)]
     joints = [t for t in info.topics if is_joint_state(t.type)]
-    vectors = [t for t in info.topics if image_kind(t.type) is None and _vector_type(t.type)]
-    state = _pick_state(joints)
+    vectors = [t for t in info.topics if image_kind(t.type) is None and _vector_type(t)]
+    state = _pick_state(joints, vectors)
     action = _pick_action(vectors, state)
     rate = fps or _camera_rate(cameras) or 30
     dataset_name = name or re.sub(r"[^A-Za-z0-9_-]+", "_", info.path.rstrip("/").split("/")[-1].split(".")[0])
@@ -107,6 +110,8 @@ def _mapping(topic: TopicInfo, feature: str, kind: str, note: str, policy: str |
     if kind != "image" and is_joint_state(topic.type):
         lines.append('# joints = ["joint_a", "joint_b"]  # selection and order (default: all, first message order)')
         lines.append('# field = "position"             # position | velocity | effort, or a list')
+    elif kind != "image" and topic.numeric_fields:
+        lines.append(f"field = {json.dumps(list(topic.numeric_fields))}   # the first message's numeric fields")
     elif kind != "image" and default_fields(topic.type) is None:
         lines.append('field = "data"                   # TODO: numeric field path(s) of this type')
     lines.append("")
@@ -122,12 +127,16 @@ def _is_depth(topic: TopicInfo) -> bool:
     return str(facts.get("encoding", "")) in DEPTH_ENCODINGS or "compresseddepth" in str(facts.get("format", "")).lower()
 
 
-def _vector_type(type_name: str) -> bool:
-    return is_joint_state(type_name) or default_fields(type_name) is not None
+def _vector_type(topic: TopicInfo) -> bool:
+    return is_joint_state(topic.type) or default_fields(topic.type) is not None or bool(topic.numeric_fields)
 
 
-def _pick_state(joints: list[TopicInfo]) -> TopicInfo | None:
+def _pick_state(joints: list[TopicInfo], vectors: list[TopicInfo]) -> TopicInfo | None:
+    """The JointState topic most likely measured; without one, a JSON/protobuf numeric topic named like a state."""
     measured = [t for t in joints if not _ACTION_WORDS.search(t.topic)]
+    if not measured:
+        measured = [t for t in vectors if t.numeric_fields and _STATE_WORDS.search(t.topic)
+                    and not _ACTION_WORDS.search(t.topic)]
     if not measured:
         return None
     return max(measured, key=lambda t: ("joint_states" in t.topic, t.message_count))

@@ -105,6 +105,8 @@ class TopicInfo:
     message_count: int
     frequency_hz: float | None = None
     image: dict[str, object] | None = None
+    #: For JSON and protobuf topics (no ROS type to know them by): the numeric field paths of the first message.
+    numeric_fields: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,7 +85,26 @@ def _topic(source: Source, topic: str, channels: list[Channel], stats: Mapping[i
         image = video_facts(source, topic, types[0])
     elif count and set(types) & IMAGE_TYPES:
         image = _image_facts(source, topic)
-    return TopicInfo(topic, " | ".join(types), ", ".join(encodings), count, frequency, image)
+    fields = None
+    if count and image is None and set(encodings) & {"json", "protobuf"}:
+        fields = _numeric_fields(source, topic)
+    return TopicInfo(topic, " | ".join(types), ", ".join(encodings), count, frequency, image, fields)
+
+
+def _numeric_fields(source: Source, topic: str) -> tuple[str, ...] | None:
+    """The numeric field paths of a topic's first message (arrays as a whole), None if it cannot be decoded."""
+    from roboflow.decode import decoder_for
+    from roboflow.features.vectors import numeric_paths
+
+    first = next(islice(source.messages(topics=[topic]), 1), None)
+    if first is None:
+        return None
+    try:
+        message = decoder_for(first.channel)(first.data)
+    except SourceError:
+        return None
+    paths = [path.removesuffix("[]") for path in numeric_paths(message)]
+    return tuple(path for path in paths if "[" not in path)
 
 
 def _notes(channels: tuple[Channel, ...]) -> tuple[str, ...]:

@@ -28,6 +28,7 @@ __all__ = [
     "add_video_types",
     "foxglove_video",
     "serialize_protobuf",
+    "serialize_protobuf_fields",
 ]
 
 #: The ROS message type of foxglove's CompressedVideo.
@@ -135,8 +136,13 @@ def foxglove_video() -> tuple[str, bytes]:
 def serialize_protobuf(msg: Any, msgtype: str) -> memoryview:
     """A ROS ``foxglove_msgs/msg/CompressedVideo`` object serialized as foxglove's protobuf message."""
     assert msgtype == COMPRESSED_VIDEO
-    cls = _video_class()[0]
     stamp = msg.timestamp
-    out = cls(frame_id=msg.frame_id, data=msg.data.tobytes(), format=msg.format)
-    out.timestamp.seconds, out.timestamp.nanos = stamp.sec, stamp.nanosec
-    return memoryview(out.SerializeToString())
+    return memoryview(serialize_protobuf_fields(stamp.sec * 1_000_000_000 + stamp.nanosec, msg.frame_id,
+                                                msg.data.tobytes(), msg.format))
+
+
+def serialize_protobuf_fields(stamp_ns: int, frame_id: str, data: bytes, fmt: str) -> bytes:
+    """foxglove.CompressedVideo's protobuf bytes from its fields."""
+    out = _video_class()[0](frame_id=frame_id, data=data, format=fmt)
+    out.timestamp.seconds, out.timestamp.nanos = divmod(stamp_ns, 1_000_000_000)
+    return bytes(out.SerializeToString())

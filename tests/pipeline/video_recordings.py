@@ -61,3 +61,38 @@ def rewrite_video(source: Path, target: Path, topic: str, edit: Edit, *, as_json
                     data = decoded.SerializeToString()
             writer.add_message(channels[channel.id], message.log_time, data, message.publish_time)
         writer.finish()
+
+
+def write_foxglove_sdk_like(path: Path, seconds: float = 1.0, cameras: tuple[str, ...] = ("front", "wrist")) -> None:
+    """An MCAP as the Foxglove SDK writes it: h264 protobuf CompressedVideo cameras (128x96, 30 fps, camera i shows
+    pattern camera i) and JSON state (``/robot/state``: ``joint_positions`` [3], ``gripper``, a text ``frame_id``)
+    and action (``/robot/action``: ``target`` [3]) at 50 Hz; the values at log time t are ``[t, 2t, 3t]``,
+    ``t / 10`` and ``[-t, -2t, -3t]``."""
+    from roboflow.synth.video import PacketEncoder, foxglove_video, serialize_protobuf_fields
+
+    start = 1_700_000_000_000_000_000
+    frames, samples = round(seconds * 30), round(seconds * 50)
+    with path.open("wb") as out:
+        writer = Writer(out)
+        writer.start(profile="", library="foxglove-sdk-like")
+        name, descriptors = foxglove_video()
+        video_schema = writer.register_schema(name, "protobuf", descriptors)
+        json_schema = writer.register_schema("robot.State", "jsonschema", b'{"type": "object"}')
+        events: list[tuple[int, int, bytes]] = []
+        for i, camera in enumerate(cameras):
+            channel = writer.register_channel(f"/{camera}/video", "protobuf", video_schema)
+            encoder = PacketEncoder("h264", 128, 96, i, 10, frames)
+            for k in range(frames):
+                t = start + k * 1_000_000_000 // 30 + 1000 * i
+                events.append((t, channel, serialize_protobuf_fields(t, camera, encoder.packet(k)[0], "h264")))
+        state = writer.register_channel("/robot/state", "json", json_schema)
+        action = writer.register_channel("/robot/action", "json", json_schema)
+        for k in range(samples):
+            t = start + k * 20_000_000 + 500
+            s = (t - start) / 1e9
+            events.append((t, state, json.dumps({"joint_positions": [s, 2 * s, 3 * s], "gripper": s / 10,
+                                                 "frame_id": "base"}).encode()))
+            events.append((t + 1, action, json.dumps({"target": [-s, -2 * s, -3 * s]}).encode()))
+        for t, channel, data in sorted(events):
+            writer.add_message(channel, t, data, t)
+        writer.finish()
