@@ -33,6 +33,7 @@ from roboflow.features.vectors import VectorExtractor, vector_extractor
 from roboflow.features.video import VideoDecoder, video_packet
 from roboflow.lerobot.spec import CameraFeature, DatasetSpec, VectorFeature
 from roboflow.media.bitstream import DECODERS
+from roboflow.media.packets import VideoPacket
 from roboflow.sources.base import Channel, RawMessage
 
 __all__ = ["FeaturePlan", "Sample", "Submit"]
@@ -182,6 +183,9 @@ class FeaturePlan:
         cameras: list[CameraFeature] = []
         for mapping in self.config.mappings:
             value = first[mapping.feature]
+            if isinstance(value, VideoPacket):
+                cameras.append(CameraFeature(mapping.feature, value.height, value.width, passthrough=True))
+                continue
             if mapping.is_image:
                 cameras.append(CameraFeature(mapping.feature, value.shape[0], value.shape[1],
                                              channels=3 if value.ndim == 3 else 1))
@@ -211,7 +215,12 @@ class FeaturePlan:
         kind = image_kind(stream.type_name)
         video = kind == "video" or (
             kind == "compressed" and video_packet(self._decode(raw), stream.type_name)[0] in DECODERS)
-        decoder = VideoDecoder(stream.input.topic, stream.type_name, self._decode, self.strict) if video else None
+        assert stream.mapping is not None
+        passthrough = stream.mapping.passthrough
+        if passthrough is None:
+            passthrough = self.config.video.passthrough
+        decoder = VideoDecoder(stream.input.topic, stream.type_name, self._decode, strict=self.strict,
+                               passthrough=passthrough) if video else None
         self._video[index] = decoder
         return decoder
 
@@ -236,8 +245,11 @@ class FeaturePlan:
             raise SourceError(f"{raw.topic} at t={raw.log_time / 1e9:.6f} s: cannot decode message: {err}",
                               path=self.origin) from err
 
-    def _image(self, index: int, value: RawMessage | av.VideoFrame, submit: Submit | None) -> Any:
-        """The decoded image (or its Future), once per message even when a frame is held for several frames."""
+    def _image(self, index: int, value: RawMessage | av.VideoFrame | VideoPacket, submit: Submit | None) -> Any:
+        """The decoded image (or its Future), once per message even when a frame is held for several frames; a
+        packet to copy as it is."""
+        if isinstance(value, VideoPacket):
+            return value
         cached = self._decoded.get(index)
         if cached is not None and cached[0] is value:
             return cached[1]
@@ -314,8 +326,10 @@ def _may_be_video(stream: _Stream) -> bool:
         "video", "compressed")
 
 
-def _frame_bytes(frame: av.VideoFrame) -> int:
-    """Bytes a decoded frame holds (for the aligner's memory bound)."""
+def _frame_bytes(frame: av.VideoFrame | VideoPacket) -> int:
+    """Bytes a decoded frame or a packet holds (for the aligner's memory bound)."""
+    if isinstance(frame, VideoPacket):
+        return len(frame.data)
     return sum(plane.buffer_size for plane in frame.planes)
 
 

@@ -8,6 +8,10 @@ decoded from it. Messages before the first keyframe yield no image (counted). A 
 flags the frame corrupt) is one warning line with topic and time, that frame yields no image and decoding
 resumes at the next keyframe; under ``strict`` it is an error. Frames leave as ``av.VideoFrame`` (YUV, half the
 size of RGB); the plan converts to RGB only the frames the dataset uses.
+
+With ``passthrough`` (and a codec lerobot decodes) nothing is decoded but the first keyframe (for the frame
+size): each message from the first keyframe on leaves as a :class:`~roboflow.media.packets.VideoPacket` that the
+episode writer copies, or decodes from its GOP when it cannot. Corrupt packets are not detected then.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from roboflow.errors import SourceError
 from roboflow.features.images import _bytes, _get
 from roboflow.features.types import normalise_type
 from roboflow.media.bitstream import DECODERS, codec_of, is_keyframe
+from roboflow.media.packets import PASSTHROUGH_CODECS, GopDecoder, VideoPacket, open_decoder
 from roboflow.sources.base import RawMessage
 
 __all__ = ["DECODE_AHEAD", "VideoCounts", "VideoDecoder", "video_packet"]
@@ -85,11 +90,16 @@ class VideoDecoder:
         type_name: The message type.
         decode: Decodes a raw message into a message object (the plan's decoder, run on this thread).
         strict: A corrupt packet is an error instead of a warning.
+        passthrough: Hand out packets (:class:`VideoPacket`) instead of decoded frames, when the codec allows.
     """
 
-    def __init__(self, topic: str, type_name: str, decode: Callable[[RawMessage], Any], strict: bool = False
-                 ) -> None:
+    def __init__(self, topic: str, type_name: str, decode: Callable[[RawMessage], Any], *, strict: bool = False,
+                 passthrough: bool = False) -> None:
         self.topic = topic
+        self.passthrough = passthrough
+        self._gop: list[bytes] = []
+        self._size: tuple[int, int] | None = None
+        self._messages = 0  #: messages seen over the whole topic (numbers the packets)
         self.type_name = type_name
         self._decode = decode
         self._strict = strict
@@ -147,13 +157,15 @@ class VideoDecoder:
     def _packet(self, msg: Any, raw: RawMessage) -> Any:
         codec, data = video_packet(msg, self.type_name)
         self.counts.packets += 1
+        self._messages += 1
         if codec is None or codec not in DECODERS:
             raise SourceError(f"{self.topic} at t={raw.log_time / 1e9:.6f} s: the packet's format is not a "
                               "video codec roboflow decodes", hint=f"supported: {', '.join(DECODERS)}")
         if self._context is None or codec != self._codec:
             self._open(codec)
+        key = is_keyframe(codec, data)
         if self._need_keyframe:
-            if not is_keyframe(codec, data):
+            if not key:
                 if self._seen_keyframe:
                     self.counts.after_corrupt += 1
                 else:
@@ -161,6 +173,8 @@ class VideoDecoder:
                 return None
             self._need_keyframe = False
             self._seen_keyframe = True
+        if self.passthrough and codec in PASSTHROUGH_CODECS:
+            return self._copy(codec, data, key)
         try:
             frames = self._context.decode(av.Packet(data))
             frame = frames[-1] if frames else None
@@ -171,6 +185,17 @@ class VideoDecoder:
         if frame is not None:
             self.counts.frames += 1
         return frame
+
+    def _copy(self, codec: str, data: bytes, key: bool) -> VideoPacket:
+        if key:
+            self._gop = []
+        self._gop.append(data)
+        packet = VideoPacket(self._messages - 1, codec, key, 0, 0, self._gop, len(self._gop) - 1)
+        if self._size is None:
+            frame = GopDecoder().decode(packet)
+            self._size = (frame.width, frame.height)
+        self.counts.frames += 1
+        return VideoPacket(packet.seq, codec, key, *self._size, self._gop, packet.position)
 
     def _corrupt(self, raw: RawMessage, size: int, err: Exception) -> None:
         where = f"{self.topic} at t={raw.log_time / 1e9:.6f} s"
@@ -183,8 +208,5 @@ class VideoDecoder:
 
     def _open(self, codec: str) -> None:
         self._codec = self.counts.codec = codec
-        context: Any = av.CodecContext.create(DECODERS[codec], "r")
-        if codec == "av1":
-            context.options = {"max_frame_delay": "1"}  # one frame out per packet, as for the others
-        self._context = context
+        self._context = open_decoder(codec)
         self._need_keyframe = True

@@ -16,6 +16,7 @@ from roboflow.decode import decoder_for
 from roboflow.errors import SourceError
 from roboflow.features.video import video_packet
 from roboflow.media.bitstream import DECODERS, is_keyframe
+from roboflow.media.packets import open_decoder
 from roboflow.sources.base import Source
 
 __all__ = ["video_facts"]
@@ -59,7 +60,7 @@ def video_facts(source: Source, topic: str, type_name: str) -> dict[str, Any]:
 
 def _size(codec: str, data: bytes) -> tuple[int, int] | None:
     """Width and height of a keyframe, decoded."""
-    context: Any = av.CodecContext.create(DECODERS[codec], "r")
+    context = open_decoder(codec)
     try:
         frames = context.decode(av.Packet(data)) + context.decode(None)
     except av.FFmpegError:

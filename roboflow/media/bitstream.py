@@ -9,7 +9,7 @@ front of every keyframe.
 
 from __future__ import annotations
 
-__all__ = ["DECODERS", "codec_of", "is_keyframe"]
+__all__ = ["DECODERS", "codec_of", "is_keyframe", "parameter_sets"]
 
 #: codec -> the FFmpeg decoder used for it (FFmpeg's native AV1 decoder needs a hardware accelerator).
 DECODERS = {"h264": "h264", "hevc": "hevc", "av1": "libdav1d", "vp9": "vp9"}
@@ -36,9 +36,9 @@ def is_keyframe(codec: str, data: bytes | memoryview) -> bool:
     """Whether packet ``data`` of ``codec`` can start decoding (see the module docstring)."""
     view = bytes(data)
     if codec == "h264":
-        return any(unit & 0x1F == 5 for unit in _nal_headers(view))
+        return any(_nal_type(codec, unit[0]) == 5 for unit in _nal_units(view) if unit)
     if codec == "hevc":
-        return any(16 <= (unit >> 1) & 0x3F <= 23 for unit in _nal_headers(view))
+        return any(16 <= _nal_type(codec, unit[0]) <= 23 for unit in _nal_units(view) if unit)
     if codec == "av1":
         return _av1_has_sequence_header(view)
     if codec == "vp9":
@@ -46,14 +46,27 @@ def is_keyframe(codec: str, data: bytes | memoryview) -> bool:
     return False
 
 
-def _nal_headers(data: bytes) -> list[int]:
-    """The first header byte of every NAL unit of an Annex B packet."""
-    headers: list[int] = []
+def parameter_sets(codec: str, data: bytes) -> bytes:
+    """The parameter-set NAL units (h264 SPS/PPS, h265 VPS/SPS/PPS) of a keyframe, Annex B; empty for others."""
+    if codec not in ("h264", "hevc"):
+        return b""
+    wanted = {7, 8} if codec == "h264" else {32, 33, 34}
+    return b"".join(b"\x00\x00\x00\x01" + unit for unit in _nal_units(data) if unit and _nal_type(codec, unit[0]) in wanted)
+
+
+def _nal_type(codec: str, header: int) -> int:
+    return header & 0x1F if codec == "h264" else (header >> 1) & 0x3F
+
+
+def _nal_units(data: bytes) -> list[bytes]:
+    """The NAL units of an Annex B packet, without start codes."""
+    starts = []
     start = data.find(b"\x00\x00\x01")
     while start >= 0 and start + 3 < len(data):
-        headers.append(data[start + 3])
+        starts.append(start)
         start = data.find(b"\x00\x00\x01", start + 3)
-    return headers
+    # a 4-byte start code's leading zero belongs to the next unit; NAL units never end in a zero byte
+    return [data[begin + 3:end].rstrip(b"\x00") for begin, end in zip(starts, [*starts[1:], len(data)], strict=True)]
 
 
 def _av1_has_sequence_header(data: bytes) -> bool:

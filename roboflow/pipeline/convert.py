@@ -129,7 +129,7 @@ class _ShardWriter:
     def end_episode(self, report: AlignmentReport) -> None:
         assert self.writer is not None
         self.writer.save_episode()
-        self.episodes.append(report.to_dict())
+        self.episodes.append(_episode_entry(report, self.writer))
 
     def skip_episode(self, report: AlignmentReport, reason: str) -> None:
         self.skipped.append({**report.to_dict(), "reason": reason})
@@ -174,9 +174,10 @@ class _PartWriter(_ShardWriter):
         if not self._resumed:
             assert self.writer is not None
             self.writer.save_episode()
-            self.writer.finalize({"source": {"url": self.url}, "alignment": [report.to_dict()], "skipped_episodes": []})
+            entry = _episode_entry(report, self.writer)
+            self.writer.finalize({"source": {"url": self.url}, "alignment": [entry], "skipped_episodes": []})
             self.writer = None
-            self.episodes.append(report.to_dict())
+            self.episodes.append(entry)
             self.written.append(self._part())
             if self.parts.on_part is not None:
                 self.parts.on_part(self._part(), self.position)
@@ -244,6 +245,14 @@ def convert_recording(item: WorkItem, context: ConvertContext, progress: Progres
         source=facts, frames=sink.frames, seconds=time.monotonic() - started,
         parts=tuple(sink.written) if isinstance(sink, _PartWriter) else (),
     )
+
+
+def _episode_entry(report: AlignmentReport, writer: DatasetWriter) -> dict[str, Any]:
+    """The provenance of an episode: its alignment report, and why pass-through cameras were re-encoded."""
+    entry = report.to_dict()
+    if writer.reencoded:
+        entry["reencoded"] = dict(writer.reencoded)
+    return entry
 
 
 def _message_total(source: Any, topics: tuple[str, ...]) -> int | None:
