@@ -9,7 +9,8 @@ frames into the ``{feature: array}`` dicts the episode writer takes:
   message even when a slow camera's frame is held for several frames;
 * video camera messages go, every one and in order, through their topic's decoder thread
   (:mod:`~roboflow.features.video`); the aligner gets the decoded frames, so a message that yields no image
-  (before the first keyframe, corrupt) is absent, and converting to RGB waits until a frame is written.
+  (before the first keyframe, corrupt) is absent; frames that are written leave as planar yuv420p arrays, which
+  the encoder takes without colour conversion.
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ class FeaturePlan:
         #: stream index -> its video decoder, or None for an image stream that is not video (decided at the
         #: first message: a CompressedImage's format tells).
         self._video: dict[int, VideoDecoder | None] = {}
+        #: Features whose frames are planar yuv420p arrays (decoded video), not RGB or gray.
+        self._yuv_features: set[str] = set()
 
     @property
     def streams(self) -> tuple[StreamSpec, ...]:
@@ -186,6 +189,9 @@ class FeaturePlan:
             if isinstance(value, VideoPacket):
                 cameras.append(CameraFeature(mapping.feature, value.height, value.width, passthrough=True))
                 continue
+            if mapping.is_image and mapping.feature in self._yuv_features:
+                cameras.append(CameraFeature(mapping.feature, value.shape[0] * 2 // 3, value.shape[1]))
+                continue
             if mapping.is_image:
                 cameras.append(CameraFeature(mapping.feature, value.shape[0], value.shape[1],
                                              channels=3 if value.ndim == 3 else 1))
@@ -221,6 +227,8 @@ class FeaturePlan:
             passthrough = self.config.video.passthrough
         decoder = VideoDecoder(stream.input.topic, stream.type_name, self._decode, strict=self.strict,
                                passthrough=passthrough) if video else None
+        if video:
+            self._yuv_features.add(stream.mapping.feature)
         self._video[index] = decoder
         return decoder
 
@@ -258,8 +266,9 @@ class FeaturePlan:
             frame = value
 
             def work() -> np.ndarray:
-                rgb: np.ndarray = frame.to_ndarray(format="rgb24")
-                return rgb
+                # planar yuv420p goes to the encoder without any colour conversion (none at all for 8-bit 4:2:0)
+                yuv: np.ndarray = frame.to_ndarray(format="yuv420p")
+                return yuv
         else:
             decoder = self._extractors[index]
             assert decoder is not None
