@@ -16,6 +16,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import partial
@@ -32,7 +33,7 @@ from roboflow.lerobot.passthrough import PassthroughCamera
 from roboflow.lerobot.restats import video_stats
 from roboflow.lerobot.samples import FrameSamples
 from roboflow.lerobot.spec import DEFAULT_FEATURES, CameraFeature, DatasetSpec, FlushSettings, data_schema
-from roboflow.lerobot.stats import Stats, parquet_stats
+from roboflow.lerobot.stats import FeatureStats, Stats, parquet_stats
 from roboflow.lerobot.videocat import VideoSlice
 from roboflow.media.encoder import VideoEncoder
 from roboflow.media.frames import PixelLayout, frame_copy, frame_layout, wrap_frame
@@ -337,16 +338,9 @@ class EpisodeWriter:
                     )
                 infos[camera.feature.key] = video_info(path)
                 camera.samples.close()
-            for copied in self._copied:
-                key = copied.feature.key
-                frames = copied.finish()
-                stored = video_frame_count(copied.path)
-                if frames != self.length or stored != self.length:
-                    raise DatasetError(f"camera {key}: video has {stored} frames for {self.length} rows",
-                                       path=str(copied.path))
-                images[key] = video_stats(VideoSlice(copied.path, 0, self.length), list(copied.feature.shape),
-                                          self.spec.fps)
-                infos[key] = video_info(copied.path)
+            with ThreadPoolExecutor(max(1, len(self._copied)), thread_name_prefix="copied-stats") as pool:
+                for key, stats_of, info in pool.map(self._finish_copied, self._copied):
+                    images[key], infos[key] = stats_of, info
             _remove_empty_dir(self.workdir / _SAMPLES_DIR)
         except BaseException:
             self.abort()
@@ -366,6 +360,16 @@ class EpisodeWriter:
             video_info=infos,
             reencoded={c.feature.key: c.reason for c in self._copied if c.reason is not None},
         )
+
+    def _finish_copied(self, copied: PassthroughCamera) -> tuple[str, FeatureStats, dict[str, Any]]:
+        """Complete a copied camera's file; its stats from its sampled frames, decoded (cameras in parallel)."""
+        key = copied.feature.key
+        frames = copied.finish()
+        stored = video_frame_count(copied.path)
+        if frames != self.length or stored != self.length:
+            raise DatasetError(f"camera {key}: video has {stored} frames for {self.length} rows", path=str(copied.path))
+        piece = VideoSlice(copied.path, 0, self.length)
+        return key, video_stats(piece, list(copied.feature.shape), self.spec.fps), video_info(copied.path)
 
     def abort(self) -> None:
         """Stop encoding and delete every file of the episode (idempotent; a no-op once finished)."""
