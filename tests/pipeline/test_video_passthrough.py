@@ -15,6 +15,7 @@ from pipeline_readback import frame_times, nearest_index, read_dataset, shown_fr
 from video_recordings import rewrite_video
 
 from roboflow.config import parse_config
+from roboflow.lerobot.merge import merge_datasets
 from roboflow.lerobot.validate import validate_dataset
 from roboflow.pipeline import RunOptions, run_local
 from roboflow.synth import CameraSpec, ImageKind, SynthSpec, stream_times, write_recording
@@ -141,6 +142,12 @@ def test_a_mapping_can_turn_it_off_and_two_copied_shards_merge_by_stream_copy(tm
     _, (episode,), _ = read_dataset(tmp_path / "off")
     frames = episode.videos["observation.images.cam"]
     assert not all(np.array_equal(f, source[shown_frames([f])[0]]) for f in frames)  # re-encoded: not bit-exact
+    merge_datasets([str(tmp_path / "out"), str(tmp_path / "off")], str(tmp_path / "merged"))  # copied + re-encoded
+    assert validate_dataset(tmp_path / "merged") == []
+    info, merged, _ = read_dataset(tmp_path / "merged")
+    assert info["total_episodes"] == 3
+    assert [shown_frames(e.videos["observation.images.cam"]) for e in merged] == [
+        shown_frames(e.videos["observation.images.cam"]) for e in [*episodes, episode]]
 
 
 def test_a_long_keyframe_interval_is_warned_about(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
