@@ -34,11 +34,11 @@ def codec_of(name: str) -> str | None:
 
 def is_keyframe(codec: str, data: bytes | memoryview) -> bool:
     """Whether packet ``data`` of ``codec`` can start decoding (see the module docstring)."""
-    view = bytes(data)
+    view = data if isinstance(data, bytes) else bytes(data)
     if codec == "h264":
-        return any(_nal_type(codec, unit[0]) == 5 for unit in _nal_units(view) if unit)
+        return any(_nal_type(codec, header) == 5 for header in _nal_headers(view))
     if codec == "hevc":
-        return any(16 <= _nal_type(codec, unit[0]) <= 23 for unit in _nal_units(view) if unit)
+        return any(16 <= _nal_type(codec, header) <= 23 for header in _nal_headers(view))
     if codec == "av1":
         return _av1_has_sequence_header(view)
     if codec == "vp9":
@@ -58,13 +58,24 @@ def _nal_type(codec: str, header: int) -> int:
     return header & 0x1F if codec == "h264" else (header >> 1) & 0x3F
 
 
-def _nal_units(data: bytes) -> list[bytes]:
-    """The NAL units of an Annex B packet, without start codes."""
+def _nal_headers(data: bytes) -> list[int]:
+    """The header byte of every NAL unit of an Annex B packet (no copies: keyframe tests run on every packet)."""
+    return [data[start + 3] for start in _start_codes(data)]
+
+
+def _start_codes(data: bytes) -> list[int]:
+    """Offsets of the ``00 00 01`` start codes that have a NAL unit after them."""
     starts = []
     start = data.find(b"\x00\x00\x01")
     while start >= 0 and start + 3 < len(data):
         starts.append(start)
         start = data.find(b"\x00\x00\x01", start + 3)
+    return starts
+
+
+def _nal_units(data: bytes) -> list[bytes]:
+    """The NAL units of an Annex B packet, without start codes."""
+    starts = _start_codes(data)
     # a 4-byte start code's leading zero belongs to the next unit; NAL units never end in a zero byte
     return [data[begin + 3:end].rstrip(b"\x00") for begin, end in zip(starts, [*starts[1:], len(data)], strict=True)]
 
