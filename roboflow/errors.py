@@ -23,7 +23,20 @@ __all__ = [
     "StorageError",
     "TransientStorageError",
     "UserError",
+    "one_line",
 ]
+
+_LINE_LIMIT = 300
+
+
+def one_line(text: object, limit: int = _LINE_LIMIT) -> str:
+    """``text`` (often a library's exception) as one line of at most ``limit`` characters.
+
+    Library messages may span lines (PyYAML's marks, a dumped message definition); errors and warnings
+    of roboflow are one line each, so whitespace runs become one space and a long text is cut with "...".
+    """
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 class RoboflowError(Exception):

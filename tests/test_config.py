@@ -165,6 +165,8 @@ depth_max = 4000
         (MINIMAL + '[dataset2]\n', r"unknown key 'dataset2'.*did you mean 'dataset'"),
         (MINIMAL.replace("fps = 10", "fps = 10\nformat = \"v3\""), r"format: 'v3' is not one of v3.0, v2.1"),
         ("[dataset\nname=1", r"not valid TOML: .*line 1"),
+        (MINIMAL + "[source]\ntimeline_rate = 0\n", r"\[source\] timeline_rate: must be > 0, got 0"),
+        (MINIMAL + "[source]\ntimeline = 3\n", r"\[source\] timeline: expected a string, got integer 3"),
     ],
 )
 def test_invalid_configs_fail_with_one_clear_message(text: str, match: str) -> None:
@@ -207,3 +209,16 @@ def test_video_defaults_and_lerobots_settings() -> None:
     }
     lerobot = parse_config(MINIMAL + '[video]\ncodec = "libsvtav1"\npreset = 12\n').video
     assert video_settings(lerobot).encoder_options() == {"g": "2", "crf": "30", "preset": "12"}
+
+
+def test_field_paths_are_checked_when_the_config_is_read() -> None:
+    selection = 'field = ["transforms[header.frame_id=odom, child_frame_id=\'base link\'].transform", "data[2]"]\n'
+    assert parse_config(MINIMAL + selection).mappings[0].inputs[0].fields == (
+        "transforms[header.frame_id=odom, child_frame_id='base link'].transform", "data[2]")
+    with pytest.raises(ConfigError, match=r"t.toml: \[\[mappings\]\] 'observation.state' field: invalid field path "
+                                          r"'transforms\[child_frame_id base_link\]' at character 11 \(write fields "):
+        parse_config(MINIMAL + 'field = "transforms[child_frame_id base_link]"\n', origin="t.toml")
+def test_rerun_timeline_choice() -> None:
+    config = parse_config(MINIMAL + '[source]\ntimeline = "frame_index"\ntimeline_rate = 30\n')
+    assert (config.source.timeline, config.source.timeline_rate) == ("frame_index", 30.0)
+    assert (parse_config(MINIMAL).source.timeline, parse_config(MINIMAL).source.timeline_rate) == (None, None)

@@ -16,6 +16,7 @@ import click
 
 from roboflow.errors import SourceError
 from roboflow.sources import RecordingInfo, find_recordings, inspect_recording, is_rosbag2_dir
+from roboflow.sources.rrd_timelines import Timeline
 
 __all__ = ["info_to_dict", "inspect"]
 
@@ -77,10 +78,16 @@ def info_to_dict(info: RecordingInfo) -> dict[str, object]:
                 "message_count": topic.message_count,
                 "frequency_hz": topic.frequency_hz,
                 "image": topic.image,
+                "log_range": topic.log_range,
+                "header_range": topic.header_range,
+                **({"static": True} if topic.static else {}),
             }
             for topic in info.topics
         ],
         "notes": list(info.notes),
+        **({"clock": info.clock, "timelines": [
+            {"name": t.name, "kind": t.kind, "start": t.start, "end": t.end, "rows": t.rows} for t in info.timelines
+        ]} if info.timelines else {}),
     }
 
 
@@ -102,24 +109,50 @@ def _text(info: RecordingInfo) -> str:
         f"messages:  {info.message_count}",
         f"topics:    {len(info.topics)}",
     ]
+    if info.timelines:
+        stamped = [t.name for t in info.timelines if t.is_user and t.kind != "sequence"]
+        choice = (f"the first of {len(stamped)} timestamp timelines: convert needs [source] timeline = \"...\""
+                  if len(stamped) > 1 else "[source] timeline picks another")
+        lines.append(f"clock:     {info.clock or 'none'} (times and rates; {choice})")
+        lines.extend(f"{'timelines:' if n == 0 else ''.ljust(10)} {_timeline(t)}" for n, t in enumerate(info.timelines))
     rows = [
         (t.topic, t.type, t.message_encoding, str(t.message_count),
-         f"{t.frequency_hz:.2f} Hz" if t.frequency_hz is not None else "-", _image(t.image))
+         "static" if t.static else f"{t.frequency_hz:.2f} Hz" if t.frequency_hz is not None else "-", _image(t.image))
         for t in info.topics
     ]
     widths = [max(len(row[col]) for row in rows) for col in range(5)]
     for row in rows:
         cells = [row[col].ljust(widths[col]) if col < 3 else row[col].rjust(widths[col]) for col in range(5)]
         lines.append(("  " + "  ".join(cells) + ("  " + row[5] if row[5] else "")).rstrip())
+    for topic in info.topics:
+        if topic.header_range is not None and topic.log_range is not None:
+            lines.append(f"header:    {topic.topic}: stamps {_span(topic.header_range)}, logged {_span(topic.log_range)}")
+        if topic.image and "error" in topic.image:
+            lines.append(f"camera:    cannot decode the first frame: {topic.image['error']}")
     lines.extend(f"note:      {note}" for note in info.notes)
     return "\n".join(lines)
+
+
+def _span(times: tuple[int, int]) -> str:
+    return f"{times[0] / 1e9:.3f}..{times[1] / 1e9:.3f} s"
+
+
+def _timeline(timeline: Timeline) -> str:
+    """``time  timestamp  2024-03-09T16:00:00.000Z .. (4.995 s), 4950 rows``."""
+    if timeline.kind == "sequence":
+        span = f"{timeline.start} .. {timeline.end}"
+    else:
+        start = _iso(timeline.start) if timeline.kind == "timestamp" else f"{timeline.start / 1e9:.3f} s"
+        span = f"{start} + {(timeline.end - timeline.start) / 1e9:.3f} s"
+    return f"{timeline.name}  {timeline.kind}  {span}, {timeline.rows} rows"
 
 
 def _image(image: dict[str, object] | None) -> str:
     if not image:
         return ""
-    if "error" in image:
-        return f"[image: {image['error']}]"
+    if "error" in image and image.get("width") is None and not image.get("format"):
+        return "[undecodable]"
+    undecodable = ", undecodable" if "error" in image else ""
     size = f"{image['width']}x{image['height']}" if image.get("width") is not None else "?x?"
     kind = image.get("encoding") or image.get("format") or "?"
     codec = image.get("codec")
@@ -127,4 +160,5 @@ def _image(image: dict[str, object] | None) -> str:
         spacing = (f"keyframe every {image['keyframe_interval']} (max {image['keyframe_interval_max']})"
                    if image["keyframe_interval"] else f"{image['keyframes']} keyframe(s)")
         return f"[{size} {codec} video, {spacing}, {image['before_first_keyframe']} before the first keyframe]"
-    return f"[{size} {kind}{f' ({codec})' if codec and codec != kind else ''}]"
+    meter = f", {image['meter']:g} per meter" if image.get("meter") is not None else ""
+    return f"[{size} {kind}{f' ({codec})' if codec and codec != kind else ''}{meter}{undecodable}]"

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from roboflow.errors import ConfigError
-from roboflow.synth import FORMATS, SynthSpec, write_recording
+from roboflow.synth import FORMAT_NAMES, SynthSpec, write_recording
 from roboflow.synth.spec import parse_cameras
 
 __all__ = ["synth"]
@@ -23,9 +23,9 @@ _CAMERA = _DEFAULT.cameras[0]
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(list(FORMATS)),
-    help="Output format. Default: from OUTPUT: .mcap -> mcap, .bag -> ros1, no suffix -> ros2-sqlite3 "
-    "(a rosbag2 directory).",
+    type=click.Choice(list(FORMAT_NAMES)),
+    help="Output format. Default: from OUTPUT: .mcap -> mcap, .bag -> ros1, .rrd -> rrd (Rerun), no suffix -> "
+    "ros2-sqlite3 (a rosbag2 directory).",
 )
 @click.option(
     "--compression",
@@ -98,6 +98,7 @@ def synth(
     Examples:
       roboflow synth demo.mcap
       roboflow synth demo.bag --compression lz4 --duration 10
+      roboflow synth demo.rrd
       roboflow synth demo_bag --format ros2-mcap --cameras front:jpeg,wrist:rgb8:320x240@15
       roboflow synth video.mcap --cameras front:h264,wrist:h264 --gop 30
     """

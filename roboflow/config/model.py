@@ -68,11 +68,15 @@ class SourceSettings:
         type: Declared format (``mcap``, ``bag``, ``ros2``, ``rrd``); informational, formats are detected.
         path: A recording, directory or glob to convert when no INPUT is given.
         topics: Extra topics to read; informational (mapped topics are always read).
+        timeline: Rerun recordings: the timeline that places the data (default: the one user timestamp timeline).
+        timeline_rate: Rerun recordings: steps per second of a sequence timeline (``frame_index``, ``step``).
     """
 
     type: str | None = None
     path: str | None = None
     topics: tuple[str, ...] = ()
+    timeline: str | None = None
+    timeline_rate: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +106,7 @@ class TopicInput:
         fields: Field paths to extract, concatenated in this order; None means the type's default
             (JointState ``position``, ``data`` of numeric arrays, the pose/twist of geometry messages).
         joints: JointState joint names to select, in this order; None means all joints in the order of
-            the first message.
+            the first message. On a type that is not a JointState, ``fields`` give the JointState inside it.
         policy: Resampling policy.
         tolerance_ns: Largest allowed distance between a frame time and the sample used, or None.
         time: Message time used on the timeline.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from roboflow.errors import SourceError
+from roboflow.errors import SourceError, one_line
 from roboflow.sources.base import Channel
 
 __all__ = ["json_decoder"]
@@ -19,7 +19,7 @@ def json_decoder(channel: Channel) -> Callable[[bytes | memoryview], object]:
             return json.loads(bytes(data))
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             raise SourceError(
-                f"cannot decode a message on {channel.topic} as JSON: {err}",
+                f"cannot decode a message on {channel.topic} as JSON: {one_line(err)}",
                 hint="the payload is not valid UTF-8 JSON; the recording may be damaged",
             ) from err
 

@@ -9,7 +9,7 @@ from mcap.exceptions import McapError
 from mcap.records import Schema as McapSchema
 from mcap_protobuf.decoder import DecoderFactory
 
-from roboflow.errors import SourceError
+from roboflow.errors import SourceError, one_line
 from roboflow.sources.base import Channel
 
 __all__ = ["protobuf_decoder"]
@@ -28,7 +28,7 @@ def protobuf_decoder(channel: Channel) -> Callable[[bytes | memoryview], object]
         decode = DecoderFactory().decoder_for("protobuf", record)
     except (McapError, DecodeError, TypeError, KeyError) as err:
         raise SourceError(
-            f"cannot build protobuf type {schema.name} for {channel.topic}: {err}",
+            f"cannot build protobuf type {schema.name} for {channel.topic}: {one_line(err)}",
             hint="the recording's FileDescriptorSet is incomplete or damaged",
         ) from err
     if decode is None:
@@ -42,7 +42,7 @@ def protobuf_decoder(channel: Channel) -> Callable[[bytes | memoryview], object]
             return decode(bytes(data) if isinstance(data, memoryview) else data)
         except (McapError, DecodeError) as err:
             raise SourceError(
-                f"cannot decode a message on {channel.topic} as {schema.name}: {err}",
+                f"cannot decode a message on {channel.topic} as {schema.name}: {one_line(err)}",
                 hint="the payload does not match its descriptor; the recording may be damaged",
             ) from err
 

@@ -6,7 +6,7 @@ A payload is a one-row Arrow IPC stream; the result is a dict from component col
 * numeric batches become numpy arrays (``Scalars:scalars`` -> ``array([0.5])``, fixed-size lists
   such as ``Transform3D:translation`` -> shape ``(n, 3)``);
 * a single blob (``Image:buffer``, ``Asset3D:blob``) becomes its uint8 numpy array, zero-copy;
-* ``Tensor:data`` becomes the tensor as a numpy array of its shape and dtype;
+* ``Tensor:data`` and ``BarChart:values`` become the tensor as a numpy array of its shape and dtype;
 * anything else (structs, strings) becomes Python values (``Image:format`` -> a dict), unwrapped
   when the batch holds one element.
 """
@@ -22,6 +22,9 @@ from roboflow.errors import SourceError
 from roboflow.sources.base import Channel
 
 __all__ = ["arrow_decoder"]
+
+#: Components holding a TensorData (shape + typed buffer).
+_TENSORS = frozenset({"Tensor:data", "BarChart:values"})
 
 
 def arrow_decoder(channel: Channel) -> Callable[[bytes | memoryview], object]:
@@ -43,7 +46,7 @@ def _value(name: str, cell: pa.Scalar) -> object:
         return None
     values: pa.Array = cell.values
     kind = values.type
-    if name == "Tensor:data" and len(values) == 1:
+    if name in _TENSORS and len(values) == 1:
         return _tensor(values)
     if _numeric(kind):
         return values.to_numpy(zero_copy_only=False)

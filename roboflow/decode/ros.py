@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache, lru_cache
+from typing import cast
 
+from rosbags.interfaces import Nodetype
 from rosbags.serde import SerdeError
 from rosbags.typesys import Stores, TypesysError, get_types_from_idl, get_types_from_msg, get_typestore
 from rosbags.typesys.msg import normalize_msgtype
 from rosbags.typesys.store import Typestore
 
-from roboflow.errors import SourceError
+from roboflow.errors import SourceError, one_line
 from roboflow.sources.base import Channel, Schema
 
 __all__ = ["DISTRO_KEY", "KNOWN_DISTROS", "builtin_store_name", "first_field_type", "ros_decoder"]
@@ -103,10 +105,49 @@ def _service_event_types(package: str, name: str, text: str) -> dict[str, object
     return types
 
 
+def _referenced(description: object) -> Iterator[str]:
+    """Type names a field description of rosbags' types dict refers to (``(Nodetype.NAME, 'pkg/msg/T')``)."""
+    if isinstance(description, tuple):
+        if len(description) == 2 and description[0] == Nodetype.NAME and isinstance(description[1], str):
+            yield description[1]
+        else:
+            for part in description:
+                yield from _referenced(part)
+
+
+def _check_acyclic(types: dict[str, object]) -> None:
+    """Refuse a definition that contains itself (rosbags would recurse until RecursionError).
+
+    Raises:
+        TypesysError: Naming the cycle, e.g. ``pkg/msg/A -> pkg/msg/B -> pkg/msg/A``.
+    """
+    uses = {name: [ref for _, field in definition[1] for ref in _referenced(field) if ref in types]
+            for name, definition in cast("dict[str, tuple[object, list[tuple[str, object]]]]", types).items()}
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in path:
+            cycle = " -> ".join([*path[path.index(name):], name])
+            raise TypesysError(f"the definition is recursive: {cycle}")
+        if name not in done:
+            for ref in uses.get(name, []):
+                visit(ref, [*path, name])
+            done.add(name)
+
+    for name in types:
+        visit(name, [])
+
+
 @lru_cache(maxsize=256)
 def _embedded_store(schema: Schema, base: Stores) -> Typestore:
-    """A store with the built-in types of ``base``, overridden by the definitions in ``schema``."""
+    """A store with the built-in types of ``base``, overridden by the definitions in ``schema``.
+
+    Raises:
+        TypesysError: The definition cannot be parsed or is recursive.
+        NameError, SyntaxError: rosbags cannot generate code for it (e.g. a constant ``1e999``).
+    """
     types = parse_definitions(schema)
+    _check_acyclic(types)
     store = get_typestore(base)
     for name in types:
         store.fielddefs.pop(name, None)
@@ -115,20 +156,29 @@ def _embedded_store(schema: Schema, base: Stores) -> Typestore:
     return store
 
 
-def _stores(channel: Channel) -> tuple[Typestore | None, Typestore]:
-    """(store from embedded definitions or None, built-in store) for ``channel``."""
+def _stores(channel: Channel) -> tuple[Typestore | None, Typestore, str]:
+    """(store from embedded definitions or None, built-in store, why the embedded one is unusable) for ``channel``."""
     base = _base_store(channel)
     schema = channel.schema
-    embedded = None
+    embedded, problem = None, ""
     if schema is not None and schema.data:
         try:
             embedded = _embedded_store(schema, base)
-        except (TypesysError, ValueError, KeyError) as err:
-            log.warning(
-                "%s: the stored definition of %s cannot be parsed (%s); trying built-in %s types",
-                channel.topic, schema.name, err, base.value,
-            )
-    return embedded, _builtin(base)
+        except (TypesysError, ValueError, KeyError, NameError, SyntaxError, RecursionError) as err:
+            problem = _definition_problem(err)
+            log.warning("%s: the stored definition of %s cannot be used (%s); trying built-in %s types",
+                        channel.topic, one_line(schema.name, 80), problem, base.value)
+    return embedded, _builtin(base), problem
+
+
+def _definition_problem(err: BaseException) -> str:
+    """One line for why a stored definition is unusable; rosbags' parse errors quote the whole definition."""
+    if isinstance(err, NameError):
+        return f"a constant rosbags cannot write as code, such as 1e999: {err}"
+    text = str(err)
+    if text.startswith("Could not parse"):
+        return one_line(text, 120)
+    return one_line(f"{type(err).__name__}: {text}" if not isinstance(err, TypesysError) else text, 200)
 
 
 def first_field_type(channel: Channel) -> str | None:
@@ -143,7 +193,7 @@ def first_field_type(channel: Channel) -> str | None:
     if schema.encoding in ("ros1msg", "ros2msg") and schema.data:
         return _first_field_in_text(schema.data.decode("utf-8", errors="replace"))
     name = _typename(schema.name)
-    for store in _stores(channel):
+    for store in _stores(channel)[:2]:
         if store is not None and name in store.fielddefs:
             fields = store.fielddefs[name][1]
             if not fields:
@@ -181,8 +231,14 @@ def ros_decoder(channel: Channel) -> Decoder:
             hint="a schemaless ROS channel cannot be decoded; read its raw bytes instead",
         )
     name = _typename(schema.name)
-    embedded, builtin = _stores(channel)
+    embedded, builtin, problem = _stores(channel)
     candidates = [store for store in (embedded, builtin) if store is not None and name in store.fielddefs]
+    if not candidates and problem:
+        raise SourceError(
+            f"the stored definition of {one_line(schema.name, 80)} for {channel.topic} cannot be used ({problem}) "
+            f"and the built-in {_base_store(channel).value} types do not include it",
+            hint="the recording's message definition is damaged; re-copy the recording",
+        )
     if not candidates:
         raise SourceError(
             f"no definition of {schema.name} for {channel.topic}: the recording stores none and the "
@@ -224,6 +280,6 @@ class _Decoder:
                 self._functions = self._functions[index:]
             return message
         raise SourceError(
-            f"cannot decode a message on {self._topic} as {self._name}: {first_error}",
+            f"cannot decode a message on {self._topic} as {self._name}: {one_line(first_error)}",
             hint="the payload does not match its definition; the recording may be damaged",
         ) from first_error

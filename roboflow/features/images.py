@@ -1,7 +1,8 @@
 """Camera messages -> frames the episode writer takes (uint8 RGB ``(H, W, 3)`` or gray ``(H, W)``).
 
 Handles sensor_msgs/Image (and foxglove RawImage) in every common encoding, sensor_msgs/CompressedImage (and
-foxglove CompressedImage) in JPEG and PNG, including ``compressedDepth``. Raw frames are numpy views on the
+foxglove CompressedImage) in JPEG and PNG, including ``compressedDepth``, and Rerun ``Image``/``EncodedImage``/
+``DepthImage`` rows (:mod:`roboflow.features.rerun_images`). Raw frames are numpy views on the
 message buffer where the layout allows (rgb8, mono8, bgr8 as a reversed view); JPEG goes through simplejpeg (a
 libjpeg-turbo binding), PNG and Bayer/YUV demosaicing through PyAV (FFmpeg).
 
@@ -20,6 +21,7 @@ import numpy as np
 import simplejpeg
 
 from roboflow.errors import ConfigError, SourceError
+from roboflow.features.rerun_images import RerunImage
 from roboflow.features.types import DEPTH_ENCODINGS, image_kind
 
 __all__ = ["DEPTH_ENCODINGS", "RAW_ENCODINGS", "ImageDecoder"]
@@ -47,7 +49,7 @@ class _Where:
 
 
 class ImageDecoder:
-    """Decodes the frames of one camera topic; one instance per topic (it caches codec state).
+    """Decodes the frames of one camera topic; one instance per topic.
 
     Args:
         topic: Topic name, for messages.
@@ -62,12 +64,14 @@ class ImageDecoder:
         self.kind = kind
         self.where = _Where(topic)
         self.depth_max = depth_max
-        self._png: Any = None  # av.VideoCodecContext, created on the first PNG
+        self._rerun = RerunImage(self.where.error, self._depth, self._compressed) if kind == "rerun" else None
 
     def __call__(self, msg: Any, time_ns: int) -> np.ndarray:
         """The frame of ``msg`` as uint8 ``(H, W, 3)`` RGB or ``(H, W)`` gray."""
         if self.kind == "raw":
             return self._raw(msg, time_ns)
+        if self._rerun is not None:
+            return self._rerun(msg, time_ns)
         return self._compressed(msg, time_ns)
 
     def _raw(self, msg: Any, time_ns: int) -> np.ndarray:
@@ -127,10 +131,10 @@ class ImageDecoder:
         )
 
     def _png_decode(self, data: bytes, time_ns: int) -> np.ndarray:
-        if self._png is None:
-            self._png = av.CodecContext.create("png", "r")
+        # A fresh context per image: FFmpeg's PNG decoder reused across images of one size decodes the second
+        # and later ones wrong (it keeps state of the previous picture).
         try:
-            frames = self._png.decode(av.Packet(data))
+            frames = av.CodecContext.create("png", "r").decode(av.Packet(data))
         except av.FFmpegError as err:
             raise self.where.error(time_ns, f"corrupt PNG ({len(data)} bytes): {err}",
                                    hint="the image data is truncated or damaged") from err

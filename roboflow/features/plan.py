@@ -53,6 +53,11 @@ class _Stream:
     input: TopicInput
     type_name: str
 
+    @property
+    def name(self) -> str:
+        """The label of the stream in reports and errors."""
+        return self.input.topic if self.mapping is None else f"{self.input.topic} -> {self.mapping.feature}"
+
 
 class FeaturePlan:
     """The conversion of one recording's messages into frames.
@@ -104,7 +109,7 @@ class FeaturePlan:
         """Aligner specs, one per stream, in stream order."""
         return tuple(
             StreamSpec(
-                name=s.input.topic if s.mapping is None else f"{s.input.topic} -> {s.mapping.feature}",
+                name=s.name,
                 policy=s.input.policy,
                 tolerance_ns=s.input.tolerance_ns,
                 required=s.mapping is not None,
@@ -153,6 +158,15 @@ class FeaturePlan:
         for video in self._video.values():
             if video is not None:
                 video.close()
+
+    def absent_notes(self) -> dict[str, str]:
+        """Per stream name, how many messages lacked the selected array element (streams where any did)."""
+        notes = {}
+        for stream, extractor in zip(self._streams, self._extractors, strict=True):
+            note = extractor.absent_note() if isinstance(extractor, VectorExtractor) else None
+            if note is not None:
+                notes[stream.name] = note
+        return notes
 
     def frame(self, frame: Frame, submit: Submit | None = None) -> tuple[dict[str, Any], str | None]:
         """The writer's frame dict for an aligned frame, and its task (None: the default task).
@@ -314,8 +328,8 @@ def _check_type(mapping: Mapping, topic_input: TopicInput, type_name: str, origi
         if image_kind(type_name) is None:
             raise ConfigError(
                 f"mapping '{mapping.feature}': {topic} is {type_name or 'schemaless'}, which carries no images",
-                path=origin, hint="image mappings read sensor_msgs/Image or CompressedImage, foxglove images and "
-                "CompressedVideo, FFMPEGPacket",
+                path=origin, hint="image mappings read sensor_msgs/Image or CompressedImage, foxglove images, "
+                "CompressedVideo, FFMPEGPacket, Rerun Image, EncodedImage or DepthImage",
             )
         return
     if image_kind(type_name) is not None:

@@ -6,10 +6,12 @@ __all__ = [
     "DEPTH_ENCODINGS",
     "JOINT_FIELDS",
     "JOINT_STATE",
+    "RERUN_VECTORS",
     "default_fields",
     "image_kind",
     "is_joint_state",
     "normalise_type",
+    "rerun_vector",
 ]
 
 JOINT_STATE = "sensor_msgs/msg/JointState"
@@ -26,6 +28,10 @@ _COMPRESSED_IMAGES = frozenset(
 #: Video packets, one frame per message (sensor_msgs/CompressedImage may carry them too: see its ``format``).
 _VIDEO = frozenset({"foxglove.CompressedVideo", "foxglove_msgs/msg/CompressedVideo",
                     "ffmpeg_image_transport_msgs/msg/FFMPEGPacket"})
+#: Rerun archetypes whose rows carry camera frames (see :mod:`roboflow.features.rerun_images`).
+_RERUN_IMAGES = frozenset({"Image", "EncodedImage", "DepthImage"})
+#: Rerun archetypes of numeric rows -> their value component.
+RERUN_VECTORS = {"Scalars": "Scalars:scalars", "Tensor": "Tensor:data", "BarChart": "BarChart:values"}
 
 _NUMERIC_SCALARS = ("Float32", "Float64", "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32",
                     "UInt64", "Bool", "Byte")
@@ -67,7 +73,10 @@ def normalise_type(type_name: str) -> str:
 
 
 def image_kind(type_name: str) -> str | None:
-    """``raw``, ``compressed`` or ``video`` for a message type carrying camera frames, else None."""
+    """``raw``, ``compressed``, ``video`` or ``rerun`` for a message type carrying camera frames, else None.
+
+    A Rerun entity's type lists its archetypes (``Image+Pinhole``); one image archetype makes it a camera.
+    """
     name = normalise_type(type_name)
     if name in _RAW_IMAGES:
         return "raw"
@@ -75,6 +84,8 @@ def image_kind(type_name: str) -> str | None:
         return "compressed"
     if name in _VIDEO:
         return "video"
+    if _RERUN_IMAGES & set(name.split("+")):
+        return "rerun"
     return None
 
 
@@ -83,5 +94,18 @@ def is_joint_state(type_name: str) -> bool:
 
 
 def default_fields(type_name: str) -> tuple[str, ...] | None:
-    """The field paths extracted from ``type_name`` when a mapping names none, or None if it has none."""
-    return _DEFAULT_FIELDS.get(normalise_type(type_name))
+    """The field paths extracted from ``type_name`` when a mapping names none, or None if it has none.
+
+    A Rerun entity (``Scalars``, ``Scalars+SeriesLines``) gives the value component of its numeric archetype.
+    """
+    name = normalise_type(type_name)
+    if name in _DEFAULT_FIELDS:
+        return _DEFAULT_FIELDS[name]
+    component = rerun_vector(name)
+    return (component,) if component is not None else None
+
+
+def rerun_vector(type_name: str) -> str | None:
+    """The value component of a Rerun entity with one numeric archetype (``Scalars+SeriesLines`` -> ``Scalars:scalars``)."""
+    found = [RERUN_VECTORS[part] for part in type_name.split("+") if part in RERUN_VECTORS]
+    return found[0] if len(found) == 1 else None

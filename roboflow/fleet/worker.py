@@ -158,6 +158,8 @@ def _convert(rt: Runtime, spec: BatchSpec, claim: Claim) -> tuple[list[str], int
         root = Path(tmp) if remote else Path(parse_url(attempt_url).path).parent
         context = ConvertContext(config=batch_config(spec), staging=root, format=dataset_version(spec))
         result = convert_recording(item, context, check, parts)
+    for warning in result.warnings:
+        log.warning("%s: %s", item.url, warning)
     for url in done:
         _stamp_source(url, result.source)
     return done, frames, result

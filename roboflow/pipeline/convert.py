@@ -21,15 +21,17 @@ from typing import Any
 import numpy as np
 
 from roboflow.align import AlignmentReport
-from roboflow.config.model import Config
+from roboflow.config.model import Config, TimeSource
 from roboflow.config.schema import video_settings
 from roboflow.errors import DatasetError, RoboflowError, SourceError
 from roboflow.features.plan import FeaturePlan
 from roboflow.lerobot.dataset import DatasetWriter
 from roboflow.lerobot.spec import FlushSettings
+from roboflow.pipeline.clocks import ClockWatch, clock_names
 from roboflow.pipeline.episodes import EpisodeStream
 from roboflow.pipeline.recording import open_recording
 from roboflow.pipeline.scan import WorkItem
+from roboflow.sources import Clock
 from roboflow.storage import StorageOptions
 
 __all__ = ["ConvertContext", "EpisodeParts", "Progress", "ShardResult", "convert_recording"]
@@ -71,6 +73,7 @@ class ShardResult:
         frames: Frames written over all episodes.
         seconds: Wall time of the conversion.
         parts: With :class:`EpisodeParts`: the one-episode parts written by this call, in order.
+        warnings: One line per episode placed by a clock that looks wrong (see :mod:`roboflow.pipeline.clocks`).
     """
 
     item: WorkItem
@@ -81,6 +84,7 @@ class ShardResult:
     frames: int = 0
     seconds: float = 0.0
     parts: tuple[Path, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,11 +218,13 @@ def convert_recording(item: WorkItem, context: ConvertContext, progress: Progres
     sink: _ShardWriter | None = None
     stream: EpisodeStream | None = None
     try:
-        with open_recording(item.url, context.storage) as (source, hasher):
+        clock = Clock(context.config.source.timeline, context.config.source.timeline_rate)
+        with open_recording(item.url, context.storage, clock) as (source, hasher):
             plan = FeaturePlan(context.config, source.channels, item.url, strict=context.strict)
             sink = _ShardWriter(shard, plan, context) if parts is None else _PartWriter(
                 shard, plan, context, parts, item.url)
-            stream = EpisodeStream(plan, context.config, sink)
+            by_header = all(i.time is TimeSource.HEADER for m in context.config.mappings for i in m.inputs)
+            stream = EpisodeStream(plan, context.config, sink, ClockWatch(clock_names(source), by_header))
             total = _message_total(source, stream.topics) if progress is not None else None
             done = 0
             for raw in source.messages(topics=stream.topics):
@@ -243,7 +249,7 @@ def convert_recording(item: WorkItem, context: ConvertContext, progress: Progres
     return ShardResult(
         item=item, shard=shard, episodes=tuple(sink.episodes), skipped_episodes=tuple(sink.skipped),
         source=facts, frames=sink.frames, seconds=time.monotonic() - started,
-        parts=tuple(sink.written) if isinstance(sink, _PartWriter) else (),
+        parts=tuple(sink.written) if isinstance(sink, _PartWriter) else (), warnings=tuple(stream.warnings),
     )
 
 

@@ -22,6 +22,7 @@ from roboflow.align import Aligner, AlignmentReport, Frame
 from roboflow.config.model import Config
 from roboflow.errors import SourceError
 from roboflow.features.plan import FeaturePlan, Sample
+from roboflow.pipeline.clocks import ClockWatch
 from roboflow.sources.base import RawMessage
 
 __all__ = ["DECODE_AHEAD", "EpisodeSink", "EpisodeStream"]
@@ -48,12 +49,16 @@ class EpisodeStream:
         plan: The recording's feature plan.
         config: The config (dataset fps, default task, episode rules, flushing bound).
         sink: Receives frames and episode ends.
+        clocks: Follows each episode's span on the recording's clocks; its warnings collect in :attr:`warnings`.
     """
 
-    def __init__(self, plan: FeaturePlan, config: Config, sink: EpisodeSink) -> None:
+    def __init__(self, plan: FeaturePlan, config: Config, sink: EpisodeSink, clocks: ClockWatch | None = None) -> None:
         self.plan = plan
         self.config = config
         self.sink = sink
+        self.clocks = clocks
+        #: One line per episode placed by a clock that looks wrong (see :mod:`roboflow.pipeline.clocks`).
+        self.warnings: list[str] = []
         rules = config.episodes
         self._marker = rules.topic if rules.split == "topic" else None
         self._gap_ns = round(rules.gap_s * 1e9) if rules.split == "gap" else None
@@ -65,6 +70,8 @@ class EpisodeStream:
         self._task: Sample | None = None
         self._pending: deque[tuple[dict[str, Any], str]] = deque()
         self._pools: dict[int, ThreadPoolExecutor] = {}
+        #: Per stream: the first and last sample time and log time of the whole recording, for "no frames".
+        self._ranges: dict[int, tuple[int, int, int, int]] = {}
         self._aligner = self._new_aligner()
 
     @property
@@ -77,9 +84,13 @@ class EpisodeStream:
         if raw.topic == self._marker or gap:
             self._cut()
         self._last_log = raw.log_time
+        if self.clocks is not None:
+            self.clocks.add(raw)
         for sample in self.plan.samples(raw):
             if sample[0] == self.plan.task_stream:
                 self._task = sample
+            if sample[3] is not None:
+                self._note_range(sample[0], sample[1], sample[2])
             for frame in self._aligner.push(*sample):
                 self._frame(frame)
 
@@ -95,10 +106,35 @@ class EpisodeStream:
         self.close()
         if self._episodes == 0:
             if missing:
-                raise SourceError(f"no frames: no message on {', '.join(missing)}")
+                notes = self.plan.absent_notes()
+                shown = ", ".join(f"{name} ({notes[name]})" if name in notes else name for name in missing)
+                raise SourceError(f"no frames: no message on {shown}")
+            if any(spec.header_time for spec in self.plan.streams):
+                raise SourceError(f"no frames: the mapped streams never have data at the same time; {self._spans()}",
+                                  hint="header stamps of different clocks do not overlap: use time = \"log\" for "
+                                       "the streams whose header clock differs")
             raise SourceError("no frames: the mapped streams never have data at the same time",
                               hint="check the topics' time ranges with `roboflow inspect`")
         return self._episodes
+
+    def _note_range(self, stream: int, time: int, log_time: int) -> None:
+        known = self._ranges.get(stream)
+        self._ranges[stream] = (time, time, log_time, log_time) if known is None else (
+            min(known[0], time), max(known[1], time), min(known[2], log_time), max(known[3], log_time))
+
+    def _spans(self) -> str:
+        """Each stream's time range, e.g. ``/a -> x: header 360.714..360.982 s (log 0.000..0.168 s)``."""
+        parts = []
+        for index, spec in enumerate(self.plan.streams):
+            span = self._ranges.get(index)
+            if span is None:
+                continue
+            first, last, log_first, log_last = (value / 1e9 for value in span)
+            if spec.header_time:
+                parts.append(f"{spec.name}: header {first:.3f}..{last:.3f} s (log {log_first:.3f}..{log_last:.3f} s)")
+            else:
+                parts.append(f"{spec.name}: log {first:.3f}..{last:.3f} s")
+        return ", ".join(parts)
 
     def _new_aligner(self) -> Aligner:
         return Aligner(self.plan.streams, self.config.dataset.fps,
@@ -150,6 +186,11 @@ class EpisodeStream:
         while self._pending:
             self._deliver()
         report = self._aligner.report()
+        if self.clocks is not None:
+            warning = self.clocks.warning(report.frames_written, self._episodes)
+            if warning is not None:
+                self.warnings.append(warning)
+            self.clocks.reset()
         video = self.plan.video_report()
         if video:
             report = replace(report, video=video)

@@ -58,6 +58,8 @@ class LogProgress:
         self.finished += 1
         self._line(f"converted  [{result.item.index + 1}/{self.total}] {result.item.url}: "
                    f"{len(result.episodes)} episode(s), {result.frames} frames in {result.seconds:.1f} s")
+        for warning in result.warnings:
+            self._line(f"roboflow: warning: {result.item.url}: {warning}")
 
     def failed(self, failure: Failure) -> None:
         self.finished += 1
@@ -139,8 +141,10 @@ def summary_table(report: RunReport, out: str | Path) -> str:
     for result in report.results:
         dropped = sum(e["frames_dropped"] for e in result.episodes)
         skipped = f", {len(result.skipped_episodes)} short episode(s) left out" if result.skipped_episodes else ""
+        absent = sum(stream.get("absent", 0) for e in result.episodes for stream in e.get("streams", ()))
+        unmatched = f", {absent} messages without the selected array element" if absent else ""
         by_index[result.item.index] = (str(len(result.episodes)), str(result.frames), str(dropped),
-                                       f"{result.seconds:.1f}", "ok" + skipped)
+                                       f"{result.seconds:.1f}", "ok" + skipped + unmatched)
     for failure in report.failures:
         message = failure.error.removeprefix(f"{failure.item.url}: ")
         by_index[failure.item.index] = ("-", "-", "-", "-", f"skipped: {message}")

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from roboflow.provenance import BackgroundHash, SourceHash, StreamHash
-from roboflow.sources import Source, open_source
+from roboflow.sources import Clock, Source, open_source
 from roboflow.storage import StorageOptions, local_copy, parse_url, split_url
 from roboflow.storage.ranged import RangedReader
 
@@ -23,10 +23,11 @@ __all__ = ["open_recording"]
 
 
 @contextmanager
-def open_recording(url: str, options: StorageOptions | None = None) -> Iterator[tuple[Source, SourceHash]]:
+def open_recording(url: str, options: StorageOptions | None = None,
+                   clock: Clock | None = None) -> Iterator[tuple[Source, SourceHash]]:
     """The opened recording at ``url`` (a local path or a storage URL) and the hash of its provenance.
 
-    Call ``hash.result()`` inside the block (a remote hash may read what the converter skipped). The hash is
+    ``clock`` is the config's choice of timeline (Rerun recordings). Call ``hash.result()`` inside the block (a remote hash may read what the converter skipped). The hash is
     cancelled when the block ends.
 
     Raises:
@@ -36,20 +37,23 @@ def open_recording(url: str, options: StorageOptions | None = None) -> Iterator[
     """
     location = parse_url(url)
     if location.scheme == "file":
-        with _hashed(BackgroundHash(location.path)) as hasher, open_source(location.path, name=url) as source:
+        with (
+            _hashed(BackgroundHash(location.path)) as hasher,
+            open_source(location.path, name=url, clock=clock) as source,
+        ):
             yield source, hasher
         return
     storage, key = split_url(url, options)
     if storage.exists(key):
         with storage.seekable_reader(key) as stream:
             assert isinstance(stream, RangedReader)  # what remote backends hand out
-            with _hashed(StreamHash(url, stream)) as hasher, open_source(stream, name=url) as source:
+            with _hashed(StreamHash(url, stream)) as hasher, open_source(stream, name=url, clock=clock) as source:
                 yield source, hasher
         return
     with (
         local_copy(url, options) as path,
         _hashed(BackgroundHash(path, url=url)) as hasher,
-        open_source(path, name=url) as source,
+        open_source(path, name=url, clock=clock) as source,
     ):
         yield source, hasher
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 from roboflow.sources.base import Channel, ChannelStats, RawMessage, RecordingInfo, Schema, Source, TopicInfo
 from roboflow.sources.detect import FORMATS, detect_format, find_recordings, is_rosbag2_dir, source_class
 from roboflow.sources.info import inspect_recording, summarize
+from roboflow.sources.rrd_timelines import Clock
 from roboflow.sources.streams import Input
 
 __all__ = [
     "FORMATS",
     "Channel",
     "ChannelStats",
+    "Clock",
     "Input",
     "RawMessage",
     "RecordingInfo",
@@ -31,7 +33,8 @@ __all__ = [
 ]
 
 
-def open_source(source: Input, *, name: str | None = None, format: str | None = None) -> Source:
+def open_source(source: Input, *, name: str | None = None, format: str | None = None,
+                clock: Clock | None = None) -> Source:
     """Open a recording.
 
     Args:
@@ -39,9 +42,13 @@ def open_source(source: Input, *, name: str | None = None, format: str | None = 
             backend's reader for ``s3://`` and ``oss://`` objects).
         name: Name used in errors and ``Source.path`` (e.g. the object URL of a stream).
         format: Skip detection and use this key of :data:`FORMATS`.
+        clock: For Rerun recordings, the config's choice of timeline (see :mod:`roboflow.sources.rrd_timelines`);
+            None (``inspect``) accepts a recording with several candidate timelines.
 
     Raises:
         SourceError: The recording is missing, empty, of unknown format, or unreadable.
     """
     format_name = format or detect_format(source, name=name)
+    if format_name == "rrd":  # the one format with several clocks to choose from
+        return source_class(format_name)(source, name=name, clock=clock)
     return source_class(format_name)(source, name=name)

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, Self
 
+from roboflow.sources.rrd_timelines import Timeline
+
 __all__ = [
     "Channel",
     "ChannelStats",
@@ -97,7 +99,16 @@ class ChannelStats:
 
 @dataclass(frozen=True, slots=True)
 class TopicInfo:
-    """Summary of one topic, as ``roboflow inspect`` shows it."""
+    """Summary of one topic, as ``roboflow inspect`` shows it.
+
+    Attributes:
+        log_range: Log times of its first and last message, ns.
+        header_range: Header stamps of its first and last message, ns, when the first differs from its log time
+            by more than :data:`~roboflow.sources.info.CLOCK_TOLERANCE_NS` (a header clock other than the log
+            clock).
+        static: the topic holds only data without time (a Rerun entity logged static: a URDF, meshes,
+            properties).
+    """
 
     topic: str
     type: str
@@ -105,8 +116,9 @@ class TopicInfo:
     message_count: int
     frequency_hz: float | None = None
     image: dict[str, object] | None = None
-    #: For JSON and protobuf topics (no ROS type to know them by): the numeric field paths of the first message.
-    numeric_fields: tuple[str, ...] | None = None
+    log_range: tuple[int, int] | None = None
+    header_range: tuple[int, int] | None = None
+    static: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +128,8 @@ class RecordingInfo:
     Attributes:
         notes: Facts about how the recording is read that a user should know, e.g. that it stores no
             message definitions and decoding uses a built-in ROS distro's types.
+        timelines: A Rerun recording's timelines (name, kind, range); empty for other formats.
+        clock: The timeline that times and rates are computed on (Rerun), else None (log time).
     """
 
     path: str
@@ -125,6 +139,8 @@ class RecordingInfo:
     message_count: int
     topics: tuple[TopicInfo, ...]
     notes: tuple[str, ...] = ()
+    timelines: tuple[Timeline, ...] = ()
+    clock: str | None = None
 
     @property
     def duration_s(self) -> float:

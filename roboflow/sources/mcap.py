@@ -17,6 +17,7 @@ from mcap.opcode import Opcode
 
 from roboflow.errors import SourceError
 from roboflow.sources.base import Channel, ChannelStats, ClosingSource, RawMessage
+from roboflow.sources.damage import Damage
 from roboflow.sources.mcap_layout import (
     MAGIC,
     MESSAGE,
@@ -108,7 +109,8 @@ class McapSource(ClosingSource):
         """Yield messages of ``topics`` (all when None) with ``start <= log_time < stop``, in log-time order.
 
         Raises:
-            SourceError: After yielding every message before it, when the file is damaged.
+            SourceError: After yielding every message before it, when the file is damaged (the message
+                says where, and how many messages were read).
         """
         wanted = None
         if topics is not None:
@@ -116,7 +118,14 @@ class McapSource(ClosingSource):
             wanted = frozenset(cid for cid, ch in self._layout.channels.items() if ch.topic in names)
         blocks = select_blocks(self._layout.blocks, wanted, start, stop)
         floors = suffix_floors([block.start for block in blocks])
-        yield from merge_in_order((self._read(block, wanted, start, stop) for block in blocks), floors)
+        read = 0
+        try:
+            for message in merge_in_order((self._read(block, wanted, start, stop) for block in blocks), floors):
+                yield message
+                read += 1
+        except CorruptRecord as err:
+            offset = self._size if err.offset is None else err.offset
+            raise Damage(offset, self._size, read, err.what).error(self.path) from err
         if self._layout.damage is not None:
             raise self._layout.damage.error(self.path)
 
@@ -129,10 +138,15 @@ class McapSource(ClosingSource):
         channels, stamps = self._layout.channels, self._stamps
         out = []
         try:
+            if block.compressed and (len(raw) < 9 or raw[0] != Opcode.CHUNK):
+                raise CorruptRecord("the chunk index points at no chunk")
             records = chunk_records(raw[9:]) if block.compressed else raw
             for opcode, body in iter_records(records):
                 if opcode != Opcode.MESSAGE:
                     continue
+                if len(body) < MESSAGE.size:
+                    raise CorruptRecord(f"a message record of {len(body)} bytes, shorter than its "
+                                        f"{MESSAGE.size}-byte header")
                 channel_id, _, log_time, _ = MESSAGE.unpack_from(body, 0)
                 if (wanted is not None and channel_id not in wanted) or (start is not None and log_time < start) or (
                     stop is not None and log_time >= stop
@@ -145,8 +159,7 @@ class McapSource(ClosingSource):
                 stamp = stamps[channel_id]
                 out.append(RawMessage(channel, log_time, data, stamp(data) if stamp else None))
         except CorruptRecord as err:
-            raise SourceError(f"damaged block at byte {block.offset}: {err}", path=self.path,
-                              hint="the file is corrupt; re-copy it from the original") from err
+            raise CorruptRecord(f"{'chunk' if block.compressed else 'message run'}: {err.what}", block.offset) from err
         return out
 
     def close(self) -> None:

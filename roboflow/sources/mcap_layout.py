@@ -29,8 +29,9 @@ from mcap.records import MessageIndex
 from mcap.records import Schema as McapSchema
 from mcap.summary import Summary
 
-from roboflow.errors import SourceError
+from roboflow.errors import SourceError, one_line
 from roboflow.sources.base import Channel, ChannelStats, Schema
+from roboflow.sources.bounded import BoundedStream
 from roboflow.sources.damage import Damage
 from roboflow.sources.ordering import Block
 
@@ -45,10 +46,24 @@ _U64 = struct.Struct("<Q")
 _FOOTER_SIZE = 1 + 8 + 8 + 8 + 4
 _RUN_BYTES = 4 << 20
 _ROS_ENCODINGS = ("ros1msg", "ros2msg", "ros2idl")
+#: Largest decompressed chunk accepted (writers use a few MB; a larger claim is a damaged length).
+MAX_CHUNK = 1 << 30
+#: What the ``mcap`` library raises on a damaged summary or message index.
+_LIBRARY_DAMAGE = (McapError, struct.error, UnicodeDecodeError, ValueError, KeyError, IndexError, EOFError)
 
 
 class CorruptRecord(Exception):
-    """A record's framing or content does not hold together."""
+    """A record's framing or content does not hold together.
+
+    Args:
+        what: What was found, in one line.
+        offset: Byte offset in the file of the block (chunk or run of messages) it was found in, when known.
+    """
+
+    def __init__(self, what: str, offset: int | None = None) -> None:
+        super().__init__(what)
+        self.what = what
+        self.offset = offset
 
 
 @dataclass(slots=True)
@@ -91,7 +106,7 @@ def iter_records(buffer: memoryview) -> Iterator[tuple[int, memoryview]]:
 
 
 def chunk_records(body: memoryview) -> memoryview:
-    """The decompressed records of a Chunk record body."""
+    """The decompressed records of a Chunk record body, never more than its declared uncompressed size."""
     try:
         _, _, uncompressed_size, _ = _CHUNK_HEAD.unpack_from(body, 0)
         (name_length,) = _U32.unpack_from(body, 28)
@@ -99,19 +114,24 @@ def chunk_records(body: memoryview) -> memoryview:
         position = 32 + name_length
         (length,) = _U64.unpack_from(body, position)
     except (struct.error, UnicodeDecodeError) as err:
-        raise CorruptRecord(f"unreadable chunk header: {err}") from err
+        raise CorruptRecord(f"unreadable chunk header: {one_line(err)}") from err
     data = body[position + 8 : position + 8 + length]
     if len(data) != length:
         raise CorruptRecord(f"chunk claims {length} bytes of records, {len(data)} present")
+    if compression and uncompressed_size > MAX_CHUNK:
+        raise CorruptRecord(f"chunk claims {uncompressed_size} uncompressed bytes (more than {MAX_CHUNK})")
     try:
         if compression == "":
             return data
         if compression == "zstd":
+            declared = zstandard.frame_content_size(data)
+            if declared not in (-1, uncompressed_size):
+                raise CorruptRecord(f"zstd frame claims {declared} bytes, the chunk {uncompressed_size}")
             return memoryview(zstandard.decompress(data, max_output_size=uncompressed_size))
         if compression == "lz4":
-            return memoryview(lz4.frame.decompress(data))
-    except (zstandard.ZstdError, RuntimeError) as err:
-        raise CorruptRecord(f"{compression} chunk does not decompress: {err}") from err
+            return memoryview(lz4.frame.LZ4FrameDecompressor().decompress(data, max_length=uncompressed_size))
+    except (zstandard.ZstdError, RuntimeError, EOFError, ValueError) as err:
+        raise CorruptRecord(f"{compression} chunk does not decompress: {one_line(err)}") from err
     raise SourceError(
         f"unsupported chunk compression {compression!r}", hint="roboflow reads uncompressed, zstd and lz4 chunks"
     )
@@ -137,7 +157,7 @@ def _parse(body: memoryview, record_type: type[McapSchema | McapChannel]) -> Mca
         record: McapSchema | McapChannel = record_type.read(ReadDataStream(io.BytesIO(body)))
         return record
     except (McapError, struct.error, UnicodeDecodeError) as err:
-        raise CorruptRecord(f"unreadable {record_type.__name__} record: {err}") from err
+        raise CorruptRecord(f"unreadable {record_type.__name__} record: {one_line(err)}") from err
 
 
 # --- from the summary ----------------------------------------------------------------------------
@@ -162,7 +182,7 @@ def indexed_layout(stream: BinaryIO, size: int) -> Layout | None:
                             index.message_end_time, ids))
     if any(block.offset + block.length > size for block in blocks):
         return None
-    return Layout(channels, blocks, _indexed_stats(stream, summary, channels))
+    return Layout(channels, blocks, _indexed_stats(stream, size, summary, channels))
 
 
 def _summary(stream: BinaryIO, size: int) -> Summary | None:
@@ -179,22 +199,24 @@ def _summary(stream: BinaryIO, size: int) -> Summary | None:
         return None
     stream.seek(0)
     try:
-        return SeekingReader(stream).get_summary()
-    except (McapError, struct.error, UnicodeDecodeError, ValueError):
+        return SeekingReader(BoundedStream(stream, size)).get_summary()  # type: ignore[arg-type]
+    except _LIBRARY_DAMAGE:
         return None
 
 
-def _indexed_stats(stream: BinaryIO, summary: Summary, channels: dict[int, Channel]) -> dict[int, ChannelStats] | None:
-    """Per-channel statistics from the message indexes; None if a chunk has none."""
+def _indexed_stats(stream: BinaryIO, size: int, summary: Summary, channels: dict[int, Channel]
+                   ) -> dict[int, ChannelStats] | None:
+    """Per-channel statistics from the message indexes; None if a chunk has none or one is unreadable."""
     tallies = {cid: _Tally() for cid in channels}
+    bounded = BoundedStream(stream, size)
     for index in summary.chunk_indexes:
         if not index.message_index_offsets:
             return None
         for channel_id, offset in index.message_index_offsets.items():
-            stream.seek(offset + 9)
+            bounded.seek(offset + 9)
             try:
-                record = MessageIndex.read(ReadDataStream(stream))
-            except (McapError, struct.error):
+                record = MessageIndex.read(ReadDataStream(bounded))  # type: ignore[arg-type]
+            except _LIBRARY_DAMAGE:
                 return None
             tally = tallies[channel_id]
             for log_time, _ in record.records:
@@ -227,7 +249,7 @@ class _Scan:
 
     def message(self, body: memoryview) -> int:
         if len(body) < MESSAGE.size:
-            raise CorruptRecord("message record too short")
+            raise CorruptRecord(f"a message record of {len(body)} bytes, shorter than its {MESSAGE.size}-byte header")
         channel_id, _, log_time, _ = MESSAGE.unpack_from(body, 0)
         if channel_id not in self.channels:
             raise CorruptRecord(f"message on undefined channel {channel_id}")

@@ -19,9 +19,10 @@ from rosbags.rosbag1.reader import Header, RecordType
 
 from roboflow.errors import SourceError
 from roboflow.sources.base import Channel, ChannelStats, ClosingSource, RawMessage
+from roboflow.sources.bounded import BoundedStream
 from roboflow.sources.damage import Damage
 from roboflow.sources.ordering import Block, merge_in_order, select_blocks, suffix_floors
-from roboflow.sources.ros1_scan import BAG_MAGIC, make_channel, read_block, scan_bag
+from roboflow.sources.ros1_scan import BAG_MAGIC, DAMAGE, describe_damage, make_channel, read_block, scan_bag
 from roboflow.sources.stamps import StampReader, stamp_reader
 from roboflow.sources.streams import Input, describe, open_binary
 
@@ -31,10 +32,11 @@ log = logging.getLogger(__name__)
 
 
 class _StreamPath:
-    """Just enough of a path for rosbags' Reader: ``open()`` hands it our stream, which it may not close."""
+    """Just enough of a path for rosbags' Reader: ``open()`` hands it our stream, bounded, which it may not close."""
 
-    def __init__(self, stream: BinaryIO, name: str) -> None:
+    def __init__(self, stream: BinaryIO, size: int, name: str) -> None:
         self._stream = stream
+        self._size = size
         self._name = name
 
     def exists(self) -> bool:
@@ -42,37 +44,10 @@ class _StreamPath:
 
     def open(self, mode: str = "rb") -> BinaryIO:
         self._stream.seek(0)
-        return _Unclosable(self._stream)  # type: ignore[return-value]
+        return BoundedStream(self._stream, self._size)  # type: ignore[return-value]
 
     def __str__(self) -> str:
         return self._name
-
-
-class _Unclosable(io.BufferedIOBase):
-    def __init__(self, stream: BinaryIO) -> None:
-        super().__init__()
-        self._stream = stream
-
-    def read(self, size: int | None = -1) -> bytes:
-        return self._stream.read(-1 if size is None else size)
-
-    def readline(self, size: int | None = -1) -> bytes:
-        return self._stream.readline(-1 if size is None else size)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._stream.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._stream.tell()
-
-    def seekable(self) -> bool:
-        return True
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        """Leave the underlying stream open: the source owns it."""
 
 
 class Ros1BagSource(ClosingSource):
@@ -120,23 +95,24 @@ class Ros1BagSource(ClosingSource):
             raise SourceError(f"not a ROS1 bag (starts with {magic[:13]!r})", path=self.path,
                               hint="check that this is a .bag recording")
         try:
-            header = Header.read(self._stream, RecordType.BAGHEADER)
+            header = Header.read(BoundedStream(self._stream, self._size), RecordType.BAGHEADER)  # type: ignore[arg-type]
             return header.get_uint64("index_pos")
-        except (ReaderError, ValueError) as err:
-            raise SourceError(f"unreadable bag header: {err}", path=self.path,
+        except DAMAGE as err:
+            raise SourceError(f"unreadable bag header: {describe_damage(err)}", path=self.path,
                               hint="the file is damaged at its start; re-copy it") from err
 
     def _open(self, index_pos: int) -> None:
         assert self._stream is not None
         if 0 < index_pos <= self._size:
-            reader = Reader(_StreamPath(self._stream, self.path))  # type: ignore[arg-type]
+            reader = Reader(_StreamPath(self._stream, self._size, self.path))  # type: ignore[arg-type]
             try:
                 reader.open()
-            except ReaderError as err:
-                if "not supported" in str(err):
+            except DAMAGE as err:
+                if isinstance(err, ReaderError) and "not supported" in str(err):
                     raise SourceError(str(err).rstrip("."), path=self.path,
                                       hint="roboflow reads unencrypted bags with none, bz2 or lz4 chunks") from err
-                log.warning("%s: bag index unreadable (%s); scanning the chunks instead", self.path, err)
+                log.warning("%s: bag index unreadable (%s); scanning the chunks instead", self.path,
+                            describe_damage(err))
             else:
                 self._reader = reader
                 self._channels = {
@@ -165,7 +141,8 @@ class Ros1BagSource(ClosingSource):
         """Yield messages of ``topics`` (all when None) with ``start <= log_time < stop``, in log-time order.
 
         Raises:
-            SourceError: A chunk is unreadable; for a damaged bag, after yielding every message before the damage.
+            SourceError: A chunk is unreadable or the bag is damaged, after yielding every message before it
+                (the message says where, and how many were read).
         """
         if self._stream is None:
             raise SourceError("source is closed", path=self.path, hint="read messages inside the `with` block")
@@ -173,19 +150,30 @@ class Ros1BagSource(ClosingSource):
         if topics is not None:
             names = set(topics)
             wanted = {cid for cid, channel in self._channels.items() if channel.topic in names}
+        if self._reader is not None:
+            messages = self._indexed(wanted, start, stop)
+        else:
+            blocks = select_blocks(self._blocks, wanted, start, stop)
+            chunks = (read_block(self._stream, block, self._channels, self._stamps, wanted, start, stop)
+                      for block in blocks)
+            messages = merge_in_order(chunks, suffix_floors([block.start for block in blocks]))
+        read = 0
         try:
-            if self._reader is not None:
-                yield from self._indexed(wanted, start, stop)
-            else:
-                blocks = select_blocks(self._blocks, wanted, start, stop)
-                chunks = (read_block(self._stream, block, self._channels, self._stamps, wanted, start, stop)
-                          for block in blocks)
-                yield from merge_in_order(chunks, suffix_floors([block.start for block in blocks]))
-        except ReaderError as err:
-            raise SourceError(f"unreadable chunk: {err}", path=self.path,
-                              hint="the bag is corrupt; re-copy it from the original") from err
+            for message in messages:
+                yield message
+                read += 1
+        except DAMAGE as err:
+            raise Damage(self._chunk_at(), self._size, read, describe_damage(err)).error(self.path) from err
         if self._damage is not None:
             raise self._damage.error(self.path)
+
+    def _chunk_at(self) -> int:
+        """Start of the chunk the stream is in (where reading broke), else the stream position."""
+        assert self._stream is not None
+        position = self._stream.tell()
+        starts = ([info.pos for info in self._reader.chunk_infos] if self._reader is not None
+                  else [block.offset for block in self._blocks])
+        return max((start for start in starts if start < position), default=position)
 
     def _indexed(self, wanted: set[int] | None, start: int | None, stop: int | None) -> Iterator[RawMessage]:
         assert self._reader is not None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bz2
 import io
 import struct
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -20,20 +20,22 @@ import lz4.frame
 from rosbags.rosbag1.reader import Header, ReaderError, RecordType, normalize, read_bytes, read_uint32
 from rosbags.typesys.msg import normalize_msgtype
 
+from roboflow.errors import one_line
 from roboflow.sources.base import Channel, ChannelStats, RawMessage, Schema
 from roboflow.sources.damage import Damage
 from roboflow.sources.ordering import Block
 from roboflow.sources.stamps import StampReader
 
-__all__ = ["BAG_MAGIC", "ScanResult", "make_channel", "read_block", "scan_bag"]
+__all__ = ["BAG_MAGIC", "DAMAGE", "ScanResult", "describe_damage", "make_channel", "read_block", "scan_bag"]
 
 BAG_MAGIC = b"#ROSBAG V2.0\n"
 
-_DECOMPRESS: dict[str, Callable[[bytes], bytes]] = {
-    "none": lambda data: data,
-    "bz2": bz2.decompress,
-    "lz4": lz4.frame.decompress,
-}
+#: What rosbags and the decompressors raise on a damaged record: a damaged header field may be
+#: missing (ReaderError), of the wrong size (struct.error), not UTF-8, an unknown op code (ValueError),
+#: an inconsistent index (AssertionError, KeyError); a damaged chunk does not decompress
+#: (OSError from bz2, RuntimeError from lz4).
+DAMAGE = (ReaderError, struct.error, UnicodeDecodeError, ValueError, AssertionError, KeyError, IndexError,
+          OSError, RuntimeError, EOFError)
 
 
 def make_channel(conn: int, topic: str, msgtype: str, msgdef: str, extra: dict[str, str]) -> Channel:
@@ -54,7 +56,7 @@ class ScanResult:
 
 
 def _connection(header: Header, data: bytes) -> Channel:
-    fields = Header.read(io.BytesIO(struct.pack("<I", len(data)) + data))
+    fields = Header.read(io.BytesIO(_length_prefixed(data)))
     extra = {key: fields.get_string(key) for key in ("md5sum", "callerid", "latching") if key in fields}
     return make_channel(
         header.get_uint32("conn"),
@@ -66,24 +68,71 @@ def _connection(header: Header, data: bytes) -> Channel:
 
 
 def _chunk_payload(header: Header, data: bytes) -> io.BytesIO:
+    """The decompressed records of a chunk, never more than the ``size`` its header declares."""
     compression = header.get_string("compression")
+    size = header.get_uint32("size")
+    if compression == "none":
+        return io.BytesIO(data)
+    if compression == "bz2":
+        decompressor: bz2.BZ2Decompressor | lz4.frame.LZ4FrameDecompressor = bz2.BZ2Decompressor()
+    elif compression == "lz4":
+        decompressor = lz4.frame.LZ4FrameDecompressor()
+    else:
+        raise ReaderError(f"unsupported chunk compression {compression!r}")
     try:
-        decompress = _DECOMPRESS[compression]
-    except KeyError:
-        raise ReaderError(f"unsupported chunk compression {compression!r}") from None
-    try:
-        return io.BytesIO(decompress(data))
-    except (OSError, ValueError, RuntimeError) as err:
-        raise ReaderError(f"{compression} chunk does not decompress: {err}") from err
+        return io.BytesIO(decompressor.decompress(data, max_length=size))
+    except (OSError, ValueError, RuntimeError, EOFError) as err:
+        raise ReaderError(f"{compression} chunk does not decompress: {one_line(err)}") from err
+
+
+_FILE_OPS = frozenset({RecordType.BAGHEADER, RecordType.CHUNK, RecordType.CONNECTION, RecordType.IDXDATA,
+                       RecordType.CHUNK_INFO})
+_CHUNK_OPS = frozenset({RecordType.CONNECTION, RecordType.MSGDATA})
+
+
+def _op(header: Header, allowed: frozenset[RecordType]) -> int:
+    """The record's op code; one that cannot appear here is damage (a skipped record would lose messages)."""
+    op = header.get_uint8("op")
+    if op not in allowed:
+        raise ReaderError(f"unknown record op code {op:#04x}")
+    return op
+
+
+def _sized(stream: BinaryIO, end: int, what: str) -> bytes:
+    """A length-prefixed field, its length checked against the ``end`` of the file or chunk before reading."""
+    position = stream.tell()
+    length = read_uint32(stream)
+    if length > end - position - 4:
+        raise ReaderError(f"{what} at byte {position} claims {length} bytes, {max(end - position - 4, 0)} remain")
+    return read_bytes(stream, length)
+
+
+def _read_record(stream: BinaryIO, end: int) -> tuple[Header, bytes]:
+    """One record (header and data) of a bag or chunk that ends at byte ``end``."""
+    header = Header.read(io.BytesIO(_length_prefixed(_sized(stream, end, "record header"))))
+    return header, _sized(stream, end, "record data")
+
+
+def _length_prefixed(data: bytes) -> bytes:
+    return struct.pack("<I", len(data)) + data
 
 
 def _records(payload: io.BytesIO) -> list[tuple[Header, bytes]]:
     size = len(payload.getbuffer())
     out = []
     while payload.tell() < size:
-        header = Header.read(payload)
-        out.append((header, read_bytes(payload, read_uint32(payload))))
+        out.append(_read_record(payload, size))
     return out
+
+
+def describe_damage(err: BaseException) -> str:
+    """One line for a damage exception (an AssertionError or KeyError alone says little)."""
+    text = one_line(err).rstrip(".")
+    if isinstance(err, KeyError):
+        return f"unknown connection or chunk {text}"
+    if isinstance(err, (OSError, RuntimeError, EOFError)):
+        return f"chunk does not decompress: {text}"
+    return text or f"inconsistent record ({type(err).__name__})"
 
 
 def scan_bag(stream: BinaryIO, size: int, index_pos: int) -> ScanResult:
@@ -100,16 +149,15 @@ def scan_bag(stream: BinaryIO, size: int, index_pos: int) -> ScanResult:
     stream.seek(position)
     while position < size:
         try:
-            header = Header.read(stream)
-            data = read_bytes(stream, read_uint32(stream))
-            op = header.get_uint8("op")
+            header, data = _read_record(stream, size)
+            op = _op(header, _FILE_OPS)
             if op == RecordType.CONNECTION:
                 channel = _connection(header, data)
                 result.channels.setdefault(channel.id, channel)
             elif op == RecordType.CHUNK:
                 _scan_chunk(result, tallies, header, data, position, stream.tell() - position)
-        except ReaderError as err:
-            result.damage = Damage(position, size, result.messages, str(err).rstrip("."))
+        except DAMAGE as err:
+            result.damage = Damage(position, size, result.messages, describe_damage(err))
             break
         position = stream.tell()
     if result.damage is None and index_pos and index_pos > size:
@@ -126,7 +174,7 @@ def _scan_chunk(result: ScanResult, tallies: dict[int, list[int]], header: Heade
     times: list[int] = []
     ids: set[int] = set()
     for record, payload in _records(_chunk_payload(header, data)):
-        op = record.get_uint8("op")
+        op = _op(record, _CHUNK_OPS)
         if op == RecordType.CONNECTION:
             channel = _connection(record, payload)
             result.channels.setdefault(channel.id, channel)
@@ -160,8 +208,7 @@ def read_block(
         ReaderError: The chunk is unreadable (it was readable during the scan: the file changed).
     """
     stream.seek(block.offset)
-    header = Header.read(stream)
-    data = read_bytes(stream, read_uint32(stream))
+    header, data = _read_record(stream, block.offset + block.length)
     out = []
     for record, payload in _records(_chunk_payload(header, data)):
         if record.get_uint8("op") != RecordType.MSGDATA:

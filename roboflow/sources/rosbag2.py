@@ -26,9 +26,10 @@ import yaml
 import zstandard
 
 from roboflow.decode.ros import DISTRO_KEY, KNOWN_DISTROS
-from roboflow.errors import SourceError
+from roboflow.errors import SourceError, one_line
 from roboflow.sources.base import Channel, ChannelStats, ClosingSource, RawMessage
-from roboflow.sources.rosbag2_storage import Storage, open_storage
+from roboflow.sources.rosbag2_base import Storage
+from roboflow.sources.rosbag2_storage import open_storage
 from roboflow.sources.stamps import StampReader, stamp_reader
 from roboflow.sources.streams import Input, describe, spool
 
@@ -210,12 +211,28 @@ def _read_metadata(path: Path, name: str) -> dict[str, object] | None:
         log.info("%s: no metadata.yaml; reading the storage files directly", name)
         return None
     try:
-        document = yaml.safe_load(path.read_text())
+        document = yaml.safe_load(path.read_bytes().decode())
         info = document["rosbag2_bagfile_information"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as err:
-        log.warning("%s: metadata.yaml unreadable (%s); reading the storage files directly", name, err)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError, IndexError) as err:
+        log.warning("%s: metadata.yaml unreadable (%s); reading the storage files directly", name, _yaml_problem(err))
         return None
-    return info if isinstance(info, dict) else None
+    if not isinstance(info, dict):
+        log.warning("%s: metadata.yaml unreadable (rosbag2_bagfile_information is not a mapping); "
+                    "reading the storage files directly", name)
+        return None
+    return info
+
+
+def _yaml_problem(err: Exception) -> str:
+    """One line for a metadata.yaml problem (PyYAML's own message spans several lines with a source excerpt)."""
+    if isinstance(err, yaml.MarkedYAMLError) and err.problem_mark is not None:
+        mark = err.problem_mark
+        return one_line(f"line {mark.line + 1}, column {mark.column + 1}: {err.problem}")
+    if isinstance(err, UnicodeDecodeError):
+        return f"not UTF-8 text: byte {err.object[err.start]:#04x} at offset {err.start}"
+    if isinstance(err, KeyError):
+        return f"no key {err}"
+    return one_line(err)
 
 
 def _distro(metadata: dict[str, object] | None, storages: list[Storage]) -> str:
@@ -223,7 +240,7 @@ def _distro(metadata: dict[str, object] | None, storages: list[Storage]) -> str:
     info = metadata or {}
     candidates = [info.get("ros_distro"), *(storage.distro for storage in storages)]
     for distro in candidates:
-        if distro in KNOWN_DISTROS:
+        if isinstance(distro, str) and distro in KNOWN_DISTROS:
             return str(distro)
     version = info.get("version")
     return _VERSION_DISTROS.get(version, "") if isinstance(version, int) else ""
@@ -240,7 +257,7 @@ def _decompress(data: bytes, name: str) -> bytes:
     try:
         return zstandard.ZstdDecompressor().decompressobj().decompress(data)
     except zstandard.ZstdError as err:
-        raise SourceError(f"a zstd-compressed message does not decompress: {err}", path=name,
+        raise SourceError(f"a zstd-compressed message does not decompress: {one_line(err)}", path=name,
                           hint="the storage file is damaged; re-copy it") from err
 
 

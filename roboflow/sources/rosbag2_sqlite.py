@@ -16,9 +16,9 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-from roboflow.errors import SourceError
+from roboflow.errors import SourceError, one_line
 from roboflow.sources.base import ChannelStats, Schema
-from roboflow.sources.rosbag2_storage import StorageTopic
+from roboflow.sources.rosbag2_base import StorageTopic
 
 __all__ = ["SqliteStorage"]
 
@@ -48,9 +48,9 @@ class SqliteStorage:
             else:
                 self._db = sqlite3.connect(f"file:{quote(str(path.resolve()))}?immutable=1&mode=ro", uri=True)
             tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        except sqlite3.DatabaseError as err:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as err:
             self.close()
-            raise SourceError(f"not a readable SQLite database: {err}", path=name,
+            raise SourceError(f"not a readable SQLite database: {_problem(err)}", path=name,
                               hint="the .db3 file is damaged or not a rosbag2 storage file") from err
         if not {"messages", "topics"} <= tables:
             self.close()
@@ -58,11 +58,11 @@ class SqliteStorage:
                               hint="this .db3 file was not written by rosbag2")
         try:
             row = self._db.execute("SELECT ros_distro FROM schema").fetchone() if "schema" in tables else None
-            self.distro = str(row[0]) if row else ""
+            self.distro = row[0] if row and isinstance(row[0], str) else ""
             self._topics = self._read_topics("message_definitions" in tables)
-        except sqlite3.DatabaseError as err:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as err:
             self.close()
-            raise SourceError(f"unreadable rosbag2 tables: {err}", path=name,
+            raise SourceError(f"unreadable rosbag2 tables: {_problem(err)}", path=name,
                               hint="the .db3 file is damaged; re-copy it") from err
 
     def topics(self) -> list[StorageTopic]:
@@ -70,42 +70,86 @@ class SqliteStorage:
         return self._topics
 
     def _read_topics(self, has_definitions: bool) -> list[StorageTopic]:
-        definitions: dict[str, tuple[str, str]] = {}
+        definitions: dict[str, tuple[str, bytes]] = {}
         if has_definitions:
             for type_name, encoding, text in self._db.execute(
                 "SELECT topic_type, encoding, encoded_message_definition FROM message_definitions"
             ):
-                definitions[type_name] = (encoding, text)
+                if isinstance(type_name, str):
+                    definitions[type_name] = (encoding if isinstance(encoding, str) else "", _blob(text))
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(topics)")}
         qos = "offered_qos_profiles" if "offered_qos_profiles" in columns else "''"
         topics = []
-        for topic_id, name, type_name, fmt, profiles in self._db.execute(
-            f"SELECT id, name, type, serialization_format, {qos} FROM topics ORDER BY id"
-        ):
-            encoding, text = definitions.get(type_name, ("", ""))
-            schema = Schema(type_name, encoding if text else "", text.encode())
+        for row in self._db.execute(f"SELECT id, name, type, serialization_format, {qos} FROM topics ORDER BY id"):
+            topic_id, name, type_name, fmt, profiles = self._checked_topic(row)
+            encoding, text = definitions.get(type_name, ("", b""))
+            schema = Schema(type_name, encoding if text else "", text)
             metadata = {"offered_qos_profiles": profiles} if profiles else {}
             topics.append(StorageTopic(topic_id, name, fmt, schema, metadata))
         return topics
 
+    def _checked_topic(self, row: tuple[object, ...]) -> tuple[int, str, str, str, str]:
+        """A ``topics`` row with the types rosbag2 writes (QoS profiles may be anything: they are only shown)."""
+        topic_id, name, type_name, fmt, profiles = row
+        if not isinstance(topic_id, int):
+            raise self._broken(f"topics row with id {topic_id!r}", "id", topic_id, "an integer")
+        for column, value in (("name", name), ("type", type_name), ("serialization_format", fmt)):
+            if not isinstance(value, str) or not value:
+                raise self._broken(f"topics row {topic_id}", column, value, "non-empty text")
+        return topic_id, name, type_name, fmt, profiles if isinstance(profiles, str) else ""  # type: ignore[return-value]
+
+    def _broken(self, where: str, column: str, value: object, expected: str) -> SourceError:
+        shown = "NULL" if value is None else f"{type(value).__name__} {one_line(repr(value), 40)}"
+        return SourceError(f"{where}: {column} is {shown}, rosbag2 writes {expected}", path=self.name,
+                           hint="the .db3 file is damaged or was edited; re-copy it from the recording machine")
+
     def statistics(self) -> dict[int, ChannelStats]:
-        """Per topic id: message count and timestamp range."""
+        """Per topic id: message count and timestamp range.
+
+        Raises:
+            SourceError: A message row refers to no topic, or its timestamp is not an integer.
+        """
         stats = {topic.id: ChannelStats(0, None, None) for topic in self._topics}
         try:
             rows = self._db.execute(
-                "SELECT topic_id, COUNT(*), MIN(timestamp), MAX(timestamp) FROM messages GROUP BY topic_id"
+                "SELECT topic_id, COUNT(*), MIN(timestamp), MAX(timestamp), SUM(typeof(timestamp) != 'integer') "
+                "FROM messages GROUP BY topic_id"
             ).fetchall()
+            bad = self._db.execute(
+                "SELECT id, topic_id, timestamp FROM messages WHERE typeof(timestamp) != 'integer' "
+                "OR typeof(topic_id) != 'integer' LIMIT 1"
+            ).fetchone() if any(row[4] or row[0] not in stats for row in rows) else None
         except sqlite3.DatabaseError as err:
-            raise SourceError(f"counting messages failed: {err}", path=self.name,
+            raise SourceError(f"counting messages failed: {one_line(err)}", path=self.name,
                               hint="the .db3 file is damaged; re-copy it") from err
-        for topic_id, count, first, last in rows:
+        if bad is not None:
+            self._check_row(*bad)
+        for topic_id, count, first, last, _ in rows:
+            if topic_id not in stats:
+                raise self._orphans(topic_id, count)
             stats[topic_id] = ChannelStats(count, first, last)
         return stats
+
+    def _check_row(self, row_id: object, topic_id: object, timestamp: object) -> None:
+        if not isinstance(topic_id, int):
+            raise self._broken(f"messages row {row_id}", "topic_id", topic_id, "an integer")
+        if not isinstance(timestamp, int):
+            raise self._broken(f"messages row {row_id}", "timestamp", timestamp, "integer nanoseconds")
+
+    def _orphans(self, topic_id: object, count: int) -> SourceError:
+        known = ", ".join(str(topic.id) for topic in self._topics) or "none"
+        return SourceError(f"{count} message(s) refer to topic_id {topic_id!r}, which is not in the topics table "
+                           f"(topic ids: {known})", path=self.name,
+                           hint="the .db3 file is damaged or was edited; re-copy it from the recording machine")
 
     def messages(
         self, topic_ids: Collection[int] | None, start: int | None, stop: int | None
     ) -> Iterator[tuple[int, int, bytes]]:
-        """(topic id, timestamp, data) in timestamp order (ties in insertion order)."""
+        """(topic id, timestamp, data) in timestamp order (ties in insertion order).
+
+        Raises:
+            SourceError: A row breaks the schema (no such topic, a timestamp that is not an integer, no data).
+        """
         clauses: list[str] = []
         params: list[int] = []
         if topic_ids is not None:
@@ -118,10 +162,18 @@ class SqliteStorage:
             clauses.append("timestamp < ?")
             params.append(stop)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        known = {topic.id for topic in self._topics}
         try:
-            yield from self._db.execute(f"SELECT topic_id, timestamp, data FROM messages {where} ORDER BY timestamp", params)
+            query = f"SELECT id, topic_id, timestamp, data FROM messages {where} ORDER BY timestamp"
+            for row_id, topic_id, timestamp, data in self._db.execute(query, params):
+                self._check_row(row_id, topic_id, timestamp)
+                if topic_id not in known:
+                    raise self._orphans(topic_id, 1)
+                if not isinstance(data, bytes):
+                    raise self._broken(f"messages row {row_id}", "data", data, "a BLOB")
+                yield topic_id, timestamp, data
         except sqlite3.DatabaseError as err:
-            raise SourceError(f"reading messages failed: {err}", path=self.name,
+            raise SourceError(f"reading messages failed: {one_line(err)}", path=self.name,
                               hint="the .db3 file is damaged; re-copy it") from err
 
     def close(self) -> None:
@@ -133,3 +185,16 @@ class SqliteStorage:
         if self._tempdir is not None:
             self._tempdir.cleanup()
             self._tempdir = None
+
+
+def _blob(value: object) -> bytes:
+    """A definition column as bytes (rosbag2 writes text; a damaged row may hold a BLOB or NULL)."""
+    if isinstance(value, str):
+        return value.encode()
+    return value if isinstance(value, bytes) else b""
+
+
+def _problem(err: sqlite3.DatabaseError | UnicodeDecodeError) -> str:
+    if isinstance(err, UnicodeDecodeError):
+        return f"text that is not UTF-8 ({err.reason} at byte {err.start})"
+    return one_line(err)

@@ -7,49 +7,21 @@ compression (``.db3.zstd``/``.mcap.zstd``) is undone into a temporary file first
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import zstandard
 
-from roboflow.errors import SourceError
-from roboflow.sources.base import ChannelStats, Schema
+from roboflow.errors import SourceError, one_line
+from roboflow.sources.base import ChannelStats
 from roboflow.sources.mcap import McapSource
 from roboflow.sources.mcap_layout import MAGIC as MCAP_MAGIC
+from roboflow.sources.rosbag2_base import Storage, StorageTopic
+from roboflow.sources.rosbag2_sqlite import SqliteStorage
 
-__all__ = ["McapStorage", "Storage", "StorageTopic", "open_storage"]
+__all__ = ["McapStorage", "open_storage"]
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-
-
-@dataclass(frozen=True, slots=True)
-class StorageTopic:
-    """One topic (SQLite ``topics`` row, or MCAP channel) of a storage file."""
-
-    id: int
-    topic: str
-    message_encoding: str
-    schema: Schema | None
-    metadata: dict[str, str] = field(default_factory=dict)
-
-
-class Storage(Protocol):
-    """One storage file of a bag."""
-
-    name: str
-    distro: str
-
-    def topics(self) -> list[StorageTopic]: ...
-
-    def statistics(self) -> dict[int, ChannelStats]: ...
-
-    def messages(
-        self, topic_ids: Collection[int] | None, start: int | None, stop: int | None
-    ) -> Iterator[tuple[int, int, bytes]]: ...
-
-    def close(self) -> None: ...
 
 
 class McapStorage:
@@ -99,12 +71,10 @@ def open_storage(path: Path, name: str, scratch: Callable[[], Path]) -> Storage:
             try:
                 zstandard.ZstdDecompressor().copy_stream(compressed, out)
             except zstandard.ZstdError as err:
-                raise SourceError(f"file-level zstd does not decompress: {err}", path=name,
+                raise SourceError(f"file-level zstd does not decompress: {one_line(err)}", path=name,
                                   hint="the file is damaged; re-copy it") from err
         path, head = target, _head(target, name)
     if head.startswith(SQLITE_MAGIC):
-        from roboflow.sources.rosbag2_sqlite import SqliteStorage
-
         return SqliteStorage(path, name)
     if head.startswith(MCAP_MAGIC[:5]):
         return McapStorage(path, name)

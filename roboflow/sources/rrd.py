@@ -6,13 +6,17 @@ of that row's components (message encoding ``rerun-arrow``, decoded by
 :mod:`roboflow.decode.rerun` into a dict such as ``{"Scalars:scalars": array([0.5])}``). The
 channel's type names the entity's archetypes, e.g. ``Image`` or ``Asset3D+Transform3D``.
 
-A row's log time is its ``log_time`` timeline (Rerun's logging clock) when the chunk has it, else
-its first timestamp timeline; its header stamp is its first other timestamp timeline (a user clock
-such as ``sensor_time``), if any. Static rows (no timeline) get the recording's earliest time. Opening scans the file once (legacy
-RRDs have no index) to list entities and chunk time ranges; reading then streams chunks again in
-file order, in log-time order via :func:`roboflow.sources.ordering.merge_in_order`. rerun-sdk reads
+A row's log time is its time on the recording's clock, the data's own timeline chosen by
+:func:`roboflow.sources.rrd_timelines.choose_clock` (a user timeline, not Rerun's ``log_time`` unless
+there is no other); rows of chunks not logged on that timeline are left out. Its header stamp is its
+first user timestamp timeline (such as ``sensor_time``), if any. Static rows (no timeline: URDFs,
+meshes, properties) get the recording's earliest time; those of an entity that also has rows on the clock
+(a series' names and colors) are not messages. Opening scans the file once (legacy
+RRDs have no index) to list entities, timelines and chunk time ranges; reading then streams chunks again in
+file order, in time order via :func:`roboflow.sources.ordering.merge_in_order`. rerun-sdk reads
 only files, so a stream is spooled to a temporary file. Files written by a Rerun version that
-rerun-sdk cannot migrate fail with a SourceError naming both versions.
+rerun-sdk cannot migrate (older than 0.23, read from the file's header) fail with a SourceError naming the
+writer's version and the versions rerun-sdk reads, rather than as a damaged file.
 """
 
 from __future__ import annotations
@@ -28,21 +32,32 @@ from typing import Any
 from roboflow.errors import SourceError
 from roboflow.sources.base import Channel, ChannelStats, ClosingSource, RawMessage, Schema
 from roboflow.sources.ordering import NO_FLOOR, merge_in_order, suffix_floors
+from roboflow.sources.rrd_timelines import LOG_TIME, Clock, Timeline, choose_clock, describe_timelines
 from roboflow.sources.streams import Input, describe, open_binary, spool
 
 __all__ = ["RRD_MAGICS", "RrdSource"]
 
 RRD_MAGICS = (b"RRF2", b"RRF1", b"RRF0", b"RRIS")
-_TIMELINE = "log_time"
+#: The oldest Rerun (major, minor) whose files rerun-sdk reads (it migrates them; older ones it refuses).
+MIN_VERSION = (0, 23)
 
 
 @dataclass(frozen=True, slots=True)
 class _ChunkInfo:
-    """One chunk of the file, in file order: its entity and the range of its row times."""
+    """One chunk of the file, in file order: its entity and the range of its row times on the clock."""
 
     entity: str
     start: int
     end: int
+    rows: int
+
+
+@dataclass(frozen=True, slots=True)
+class _ChunkSpans:
+    """What the scan keeps of a chunk: per timeline (kind, first, last value) over its data rows."""
+
+    entity: str
+    spans: dict[str, tuple[str, int, int]]
     rows: int
 
 
@@ -62,14 +77,19 @@ class RrdSource(ClosingSource):
     Args:
         source: Path or seekable binary stream.
         name: Name used in errors and ``path``.
+        clock: The config's choice of timeline; None (``inspect``) never refuses an ambiguous recording.
+
+    Attributes:
+        timelines: The recording's timelines, by name.
+        clock: The timeline whose times are the messages' log times (None: the recording has only static data).
 
     Raises:
-        SourceError: Empty, not an RRD, unsupported Rerun version, unreadable.
+        SourceError: Empty, not an RRD, unsupported Rerun version, unreadable; a timeline choice that does not fit.
     """
 
     format = "rrd"
 
-    def __init__(self, source: Input, *, name: str | None = None) -> None:
+    def __init__(self, source: Input, *, name: str | None = None, clock: Clock | None = None) -> None:
         self.path = describe(source, name)
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         stream, owned = open_binary(source, self.path)
@@ -86,7 +106,8 @@ class RrdSource(ClosingSource):
         try:
             self._check(head)
             self._rerun = _rerun()
-            self._scan()
+            self._check_version(head)
+            self._scan(clock)
         except BaseException:
             self.close()
             raise
@@ -98,10 +119,21 @@ class RrdSource(ClosingSource):
         if head[:4] not in RRD_MAGICS:
             raise SourceError(f"not a Rerun .rrd file (starts with {head[:8]!r})", path=self.path,
                               hint="check that this is an .rrd recording")
-        if head[:4] != b"RRF2":
-            raise SourceError(f"written by an old Rerun ({head[:4].decode()} format) that rerun-sdk cannot read",
-                              path=self.path, hint="re-save it with Rerun 0.23 or newer")
         self.writer_version = ".".join(str(part) for part in head[4:7])
+
+    def _check_version(self, head: bytes) -> None:
+        """Refuse files of a Rerun older than rerun-sdk reads, naming the writer's version from the header."""
+        if head[:4] != b"RRF2":
+            raise self._too_old(f"an old Rerun ({head[:4].decode()} format)")
+        if tuple(head[4:6]) < MIN_VERSION:
+            raise self._too_old(f"Rerun {self.writer_version}")
+
+    def _too_old(self, writer: str) -> SourceError:
+        readable = ".".join(map(str, MIN_VERSION))
+        return SourceError(
+            f"written by {writer}; rerun-sdk {self._rerun.__version__} reads files of Rerun {readable} and newer",
+            path=self.path, hint=f"re-save it with Rerun {readable} or newer",
+        )
 
     def _reader(self) -> Any:
         with warnings.catch_warnings():
@@ -113,11 +145,8 @@ class RrdSource(ClosingSource):
 
     def _error(self, err: Exception) -> SourceError:
         text = str(err)
-        if "incompatible" in text:
-            return SourceError(
-                f"written by Rerun {self.writer_version}, which rerun-sdk {self._rerun.__version__} cannot read",
-                path=self.path, hint=f"re-save it with a Rerun version that rerun-sdk {self._rerun.__version__} migrates (0.23 or newer)",
-            )
+        if "incompatible" in text or "old .rrd" in text:  # rerun-sdk's words for a version it cannot migrate
+            return self._too_old(f"Rerun {self.writer_version}")
         return SourceError(f"unreadable .rrd: {text}", path=self.path,
                            hint="the file is damaged or truncated; re-copy it")
 
@@ -127,15 +156,25 @@ class RrdSource(ClosingSource):
         except (RuntimeError, ValueError) as err:
             raise self._error(err) from err
 
-    def _scan(self) -> None:
+    def _scan(self, clock: Clock | None) -> None:
         archetypes: dict[str, set[str]] = {}
-        self._infos: list[_ChunkInfo] = []
+        scanned: list[_ChunkSpans] = []
         for chunk in self._chunks():
             batch = chunk.to_record_batch()
             archetypes.setdefault(chunk.entity_path, set()).update(_archetypes(batch))
-            times, rows = _times(batch)[0], _data_rows(batch)
-            picked = [times[row] for row in rows] if times is not None and rows else [-1]
-            self._infos.append(_ChunkInfo(chunk.entity_path, min(picked), max(picked), len(rows)))
+            rows = _data_rows(batch)
+            spans = {}
+            for name, kind, values in _indexes(batch):
+                picked = [value for value in (values[row] for row in rows) if value is not None]
+                if picked:
+                    spans[name] = (kind, min(picked), max(picked))
+            scanned.append(_ChunkSpans(chunk.entity_path, spans, len(rows)))
+        self.timelines = _timelines(scanned)
+        self.clock, self._unit = choose_clock(self.timelines, clock, self.path)
+        #: Entities with rows on the clock: their static rows (names, colors of a series) are not messages.
+        self._temporal = {chunk.entity for chunk in scanned if chunk.rows and self.clock in chunk.spans}
+        self._static = frozenset(archetypes) - {chunk.entity for chunk in scanned if chunk.spans}
+        self._infos = [self._info(chunk) for chunk in scanned]
         self._origin = min((info.start for info in self._infos if info.start >= 0), default=0)
         self._infos = [info if info.start >= 0 else _ChunkInfo(info.entity, self._origin, self._origin, info.rows)
                        for info in self._infos]
@@ -151,6 +190,29 @@ class RrdSource(ClosingSource):
             count = sum(info.rows for info in infos)
             self._stats[number] = ChannelStats(count, min((i.start for i in infos), default=None),
                                                max((i.end for i in infos), default=None))
+
+    def _info(self, chunk: _ChunkSpans) -> _ChunkInfo:
+        """The chunk on the clock: static (start -1, placed at the origin later), or left out (0 rows)."""
+        if not chunk.spans:
+            return _ChunkInfo(chunk.entity, -1, -1, 0 if chunk.entity in self._temporal else chunk.rows)
+        span = chunk.spans.get(self.clock) if self.clock is not None else None
+        if span is None:
+            return _ChunkInfo(chunk.entity, -1, -1, 0)
+        return _ChunkInfo(chunk.entity, self._ns(span[1]), self._ns(span[2]), chunk.rows)
+
+    def _ns(self, value: int) -> int:
+        return value if self._unit == 1.0 else round(value * self._unit)
+
+    @property
+    def static_topics(self) -> frozenset[str]:
+        """Entities with only static rows (URDF, meshes, ``/__properties``)."""
+        return self._static
+
+    @property
+    def clock_advice(self) -> str:
+        """How to pick another clock, for warnings about a clock that gives too few frames."""
+        return (f'pick the data\'s timeline with [source] timeline = "..." (and timeline_rate for a sequence); '
+                f"this recording has {describe_timelines(self.timelines) or 'no timelines'}")
 
     @property
     def channels(self) -> tuple[Channel, ...]:
@@ -177,13 +239,18 @@ class RrdSource(ClosingSource):
 
         batch = chunk.to_record_batch()
         channel = self._by_entity[chunk.entity_path]
-        times, stamps = _times(batch)
+        times, stamps, temporal = self._times(batch)
+        if (times is None) if temporal else (chunk.entity_path in self._temporal):
+            return []  # not logged on the clock's timeline, or static properties of a time series
         components = [index for index, name in enumerate(batch.schema.names) if ":" in name]
         data = batch.select(components)
         data = data.replace_schema_metadata(None)
         out = []
         for row in _data_rows(batch):
-            log_time = times[row] if times is not None else self._origin
+            value = times[row] if times is not None else None
+            if times is not None and value is None:
+                continue  # a row of this chunk not logged on the clock's timeline
+            log_time = self._ns(value) if value is not None else self._origin
             if (start is not None and log_time < start) or (stop is not None and log_time >= stop):
                 continue
             sink = pa.BufferOutputStream()
@@ -192,6 +259,19 @@ class RrdSource(ClosingSource):
             stamp = stamps[row] if stamps is not None else None
             out.append(RawMessage(channel, log_time, sink.getvalue().to_pybytes(), stamp))
         return out
+
+    def _times(self, batch: Any) -> tuple[list[int | None] | None, list[int] | None, bool]:
+        """(clock values, header stamps, whether the chunk has any timeline) of a chunk's rows.
+
+        Header stamps come from the first user timestamp timeline.
+        """
+        import pyarrow as pa
+
+        indexes = _indexes(batch)
+        times = next((values for name, _, values in indexes if name == self.clock), None)
+        users = [f.name for f in batch.schema if pa.types.is_timestamp(f.type) and f.name != LOG_TIME]
+        stamps = _column(batch, users[0]) if users else None
+        return times, stamps, bool(indexes)
 
     def close(self) -> None:
         """Remove the temporary copy of a streamed file. Idempotent."""
@@ -211,18 +291,28 @@ def _archetypes(batch: Any) -> set[str]:
     return names
 
 
-def _times(batch: Any) -> tuple[list[int] | None, list[int] | None]:
-    """(log times, header stamps) per row in ns; None when the chunk has no such timeline.
-
-    Log times come from ``log_time``, else the first timestamp timeline; stamps from the first
-    timestamp timeline other than ``log_time``.
-    """
+def _indexes(batch: Any) -> list[tuple[str, str, list[int | None]]]:
+    """(name, kind, values) of every timeline column of a chunk."""
     import pyarrow as pa
 
-    clocks = [f.name for f in batch.schema if pa.types.is_timestamp(f.type) and f.name != _TIMELINE]
-    user = _column(batch, clocks[0]) if clocks else None
-    logged = _column(batch, _TIMELINE) if _TIMELINE in batch.schema.names else None
-    return (logged if logged is not None else user), user
+    out = []
+    for index, field in enumerate(batch.schema):
+        if (field.metadata or {}).get(b"rerun:kind") != b"index" and field.name != LOG_TIME:
+            continue
+        kind = ("timestamp" if pa.types.is_timestamp(field.type) else
+                "duration" if pa.types.is_duration(field.type) else "sequence")
+        out.append((field.name, kind, batch.column(index).cast(pa.int64()).to_pylist()))
+    return out
+
+
+def _timelines(chunks: list[_ChunkSpans]) -> dict[str, Timeline]:
+    found: dict[str, Timeline] = {}
+    for chunk in chunks:
+        for name, (kind, first, last) in chunk.spans.items():
+            known = found.get(name)
+            found[name] = Timeline(name, kind, first, last, chunk.rows) if known is None else Timeline(
+                name, kind, min(known.start, first), max(known.end, last), known.rows + chunk.rows)
+    return dict(sorted(found.items(), key=lambda item: (not item[1].is_user, item[0])))
 
 
 def _column(batch: Any, name: str) -> list[int] | None:

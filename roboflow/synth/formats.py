@@ -10,7 +10,7 @@ from rosbags.typesys.store import Typestore
 
 from roboflow.errors import ConfigError
 
-__all__ = ["FORMATS", "RecordingWriter", "infer_format", "writer_class"]
+__all__ = ["FORMATS", "FORMAT_NAMES", "RRD_FORMAT", "RecordingWriter", "infer_format", "writer_class"]
 
 
 class RecordingWriter(Protocol):
@@ -53,7 +53,11 @@ FORMATS: dict[str, str] = {
     "ros2-sqlite3": "roboflow.synth.ros2_writer:Ros2SqliteWriter",
     "ros2-mcap": "roboflow.synth.ros2_writer:Ros2McapWriter",
 }
-_SUFFIXES = {".mcap": "mcap", ".bag": "ros1"}
+#: The Rerun format: logged with rerun-sdk (:mod:`roboflow.synth.rrd_writer`), not through a RecordingWriter.
+RRD_FORMAT = "rrd"
+#: Every format ``write_recording`` writes.
+FORMAT_NAMES = (*FORMATS, RRD_FORMAT)
+_SUFFIXES = {".mcap": "mcap", ".bag": "ros1", ".rrd": RRD_FORMAT}
 #: The format of an output path without suffix (a rosbag2 directory).
 DIRECTORY_FORMAT = "ros2-sqlite3"
 
@@ -72,7 +76,7 @@ def writer_class(fmt: str) -> type[RecordingWriter]:
 
 
 def infer_format(path: Path) -> str:
-    """The format implied by ``path``: ``.mcap`` -> mcap, ``.bag`` -> ros1, no suffix -> a rosbag2 directory.
+    """The format implied by ``path``: ``.mcap`` -> mcap, ``.bag`` -> ros1, ``.rrd`` -> rrd, no suffix -> rosbag2.
 
     Raises:
         ConfigError: The suffix implies no format.
@@ -84,5 +88,5 @@ def infer_format(path: Path) -> str:
     raise ConfigError(
         f"cannot tell the format from the suffix {path.suffix!r}",
         path=str(path),
-        hint="use .mcap, .bag, a directory name without suffix, or --format",
+        hint="use .mcap, .bag, .rrd, a directory name without suffix, or --format",
     )

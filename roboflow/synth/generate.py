@@ -17,7 +17,7 @@ from rosbags.typesys.store import Typestore
 
 from roboflow.errors import ConfigError, RoboflowError, StorageError
 from roboflow.synth.content import factory_for
-from roboflow.synth.formats import RecordingWriter, infer_format, writer_class
+from roboflow.synth.formats import RRD_FORMAT, RecordingWriter, infer_format, writer_class
 from roboflow.synth.spec import SynthSpec
 from roboflow.synth.timeline import Stream, streams, time_blocks
 from roboflow.synth.video import COMPRESSED_VIDEO, add_video_types, serialize_protobuf
@@ -25,6 +25,8 @@ from roboflow.synth.video import COMPRESSED_VIDEO, add_video_types, serialize_pr
 __all__ = ["SynthManifest", "TopicManifest", "write_recording"]
 
 _TYPESTORES = {1: Stores.ROS1_NOETIC, 2: Stores.ROS2_HUMBLE}
+#: rerun-sdk compresses its chunks with LZ4, always.
+_RRD_COMPRESSIONS = ("lz4",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +91,9 @@ def write_recording(
     Args:
         path: Output file (``.mcap``, ``.bag``) or rosbag2 directory.
         spec: What to generate; ``SynthSpec()`` by default.
-        format: ``mcap``, ``ros1``, ``ros2-sqlite3`` or ``ros2-mcap``; inferred from ``path`` when None.
+        format: ``mcap``, ``ros1``, ``ros2-sqlite3``, ``ros2-mcap`` or ``rrd``; inferred from ``path`` when None.
         compression: A name from the writer's ``compressions`` (mcap: zstd|lz4|none; ros1: none|bz2|lz4;
-            ros2-sqlite3: none|zstd-message|zstd-file; ros2-mcap: zstd|none|zstd-message|zstd-file);
+            ros2-sqlite3: none|zstd-message|zstd-file; ros2-mcap: zstd|none|zstd-message|zstd-file; rrd: lz4);
             the first is the default.
         overwrite: Replace an existing file (or rosbag2 directory).
 
@@ -102,12 +104,13 @@ def write_recording(
     target = Path(path)
     spec = spec if spec is not None else SynthSpec()
     fmt = format or infer_format(target)
-    cls = writer_class(fmt)
-    compression = compression or cls.compressions[0]
-    if compression not in cls.compressions:
+    cls = writer_class(fmt) if fmt != RRD_FORMAT else None
+    compressions = cls.compressions if cls is not None else _RRD_COMPRESSIONS
+    compression = compression or compressions[0]
+    if compression not in compressions:
         raise ConfigError(
             f"format {fmt} has no compression {compression!r}",
-            hint=f"use one of {', '.join(cls.compressions)}",
+            hint=f"use one of {', '.join(compressions)}",
         )
     _check_target(target, overwrite)
     started = time.perf_counter()
@@ -117,7 +120,7 @@ def write_recording(
         raise StorageError(f"cannot write here: {err.strerror}", path=str(target.parent)) from err
     try:
         staged = staging / target.name
-        topics = _write(staged, spec, cls, compression)
+        topics = _write(staged, spec, cls, compression) if cls is not None else _write_rrd(staged, spec)
         size = _size(staged)
         _publish(staged, target)
     finally:
@@ -158,6 +161,13 @@ def _write(
         writer.abort()
         raise StorageError(f"writing failed: {err}", path=str(path)) from err
     return tuple(tally.manifest(stream) for tally, stream in zip(tallies, all_streams, strict=True))
+
+
+def _write_rrd(path: Path, spec: SynthSpec) -> tuple[TopicManifest, ...]:
+    from roboflow.synth.rrd_writer import write_rrd
+
+    return tuple(TopicManifest(entity, archetype, count, first, last, first, last)
+                 for entity, archetype, count, first, last in write_rrd(path, spec))
 
 
 def _events(spec: SynthSpec, stream: Stream, index: int) -> Iterator[tuple[int, int, int, int]]:

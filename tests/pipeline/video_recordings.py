@@ -65,8 +65,7 @@ def rewrite_video(source: Path, target: Path, topic: str, edit: Edit, *, as_json
 
 def write_foxglove_sdk_like(path: Path, seconds: float = 1.0, cameras: tuple[str, ...] = ("front", "wrist")) -> None:
     """An MCAP as the Foxglove SDK writes it: h264 protobuf CompressedVideo cameras (128x96, 30 fps, camera i shows
-    pattern camera i) and JSON state (``/robot/state``: ``joint_positions`` [3], ``gripper``, a text ``frame_id``)
-    and action (``/robot/action``: ``target`` [3]) at 50 Hz; the values at log time t are ``[t, 2t, 3t]``,
+    pattern camera i) and JSON state (``/robot/state``: ``joint_positions`` [3], ``gripper``) and action (``/robot/action``: ``target`` [3]) at 50 Hz; the values at log time t are ``[t, 2t, 3t]``,
     ``t / 10`` and ``[-t, -2t, -3t]``."""
     from roboflow.synth.video import PacketEncoder, foxglove_video, serialize_protobuf_fields
 
@@ -90,8 +89,7 @@ def write_foxglove_sdk_like(path: Path, seconds: float = 1.0, cameras: tuple[str
         for k in range(samples):
             t = start + k * 20_000_000 + 500
             s = (t - start) / 1e9
-            events.append((t, state, json.dumps({"joint_positions": [s, 2 * s, 3 * s], "gripper": s / 10,
-                                                 "frame_id": "base"}).encode()))
+            events.append((t, state, json.dumps({"joint_positions": [s, 2 * s, 3 * s], "gripper": s / 10}).encode()))
             events.append((t + 1, action, json.dumps({"target": [-s, -2 * s, -3 * s]}).encode()))
         for t, channel, data in sorted(events):
             writer.add_message(channel, t, data, t)
