@@ -104,6 +104,10 @@ def write_recording(
     target = Path(path)
     spec = spec if spec is not None else SynthSpec()
     fmt = format or infer_format(target)
+    videos = [camera.name for camera in spec.cameras if camera.kind.codec is not None]
+    if fmt == RRD_FORMAT and videos:
+        raise ConfigError(f"video cameras ({', '.join(videos)}) cannot be written to {fmt}",
+                          hint="write them to mcap or a bag, or give them the kind jpeg or rgb8")
     cls = writer_class(fmt) if fmt != RRD_FORMAT else None
     compressions = cls.compressions if cls is not None else _RRD_COMPRESSIONS
     compression = compression or compressions[0]

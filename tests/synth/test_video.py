@@ -72,3 +72,12 @@ def test_unknown_kind_names_the_video_kinds() -> None:
 
     with pytest.raises(ConfigError, match="h264, h265, av1, ffmpeg_h264"):
         parse_cameras("front:mpeg2")
+
+
+def test_video_cameras_are_refused_for_rrd(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from roboflow.errors import ConfigError
+
+    spec = SynthSpec(duration_s=0.2, cameras=(CameraSpec("front", ImageKind.H264, 64, 48),))
+    with pytest.raises(ConfigError, match=r"video cameras \(front\) cannot be written to rrd"):
+        write_recording(tmp_path / "r.rrd", spec)
+    assert not list(tmp_path.iterdir())
