@@ -95,6 +95,8 @@ class AlignmentReport:
     frames_dropped: int
     frames_forced: int
     streams: tuple[StreamReport, ...] = field(default=())
+    #: Per video camera topic: what its decoder saw (packets, frames, before the first keyframe, corrupt).
+    video: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -156,5 +156,9 @@ def _image(image: dict[str, object] | None) -> str:
     size = f"{image['width']}x{image['height']}" if image.get("width") is not None else "?x?"
     kind = image.get("encoding") or image.get("format") or "?"
     codec = image.get("codec")
+    if "keyframe_interval" in image:  # a video topic
+        spacing = (f"keyframe every {image['keyframe_interval']} (max {image['keyframe_interval_max']})"
+                   if image["keyframe_interval"] else f"{image['keyframes']} keyframe(s)")
+        return f"[{size} {codec} video, {spacing}, {image['before_first_keyframe']} before the first keyframe]"
     meter = f", {image['meter']:g} per meter" if image.get("meter") is not None else ""
     return f"[{size} {kind}{f' ({codec})' if codec and codec != kind else ''}{meter}{undecodable}]"

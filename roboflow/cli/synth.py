@@ -37,8 +37,12 @@ _CAMERA = _DEFAULT.cameras[0]
     "--cameras",
     default=_DEFAULT_CAMERAS,
     show_default=True,
-    help="Comma-separated NAME:KIND[:WxH][@FPS]; KIND jpeg (CompressedImage) or rgb8 (Image); 'none' for none.",
+    help="Comma-separated NAME:KIND[:WxH][@FPS]; KIND jpeg (CompressedImage), rgb8 (Image), h264, h265, av1 "
+    "(foxglove CompressedVideo), ffmpeg_h264, ffmpeg_h265 (FFMPEGPacket), image_h264 (CompressedImage in "
+    "h264); 'none' for none.",
 )
+@click.option("--gop", type=int, default=_DEFAULT.video_gop, show_default=True,
+              help="Keyframe interval of video cameras, in frames.")
 @click.option("--size", default=f"{_CAMERA.width}x{_CAMERA.height}", show_default=True, help="Camera WxH.")
 @click.option("--fps", type=float, default=_CAMERA.fps, show_default=True, help="Camera frame rate.")
 @click.option(
@@ -73,6 +77,7 @@ def synth(
     cameras: str,
     size: str,
     fps: float,
+    gop: int,
     joint_rate: float,
     joints: int,
     action_rate: float,
@@ -95,6 +100,7 @@ def synth(
       roboflow synth demo.bag --compression lz4 --duration 10
       roboflow synth demo.rrd
       roboflow synth demo_bag --format ros2-mcap --cameras front:jpeg,wrist:rgb8:320x240@15
+      roboflow synth video.mcap --cameras front:h264,wrist:h264 --gop 30
     """
     width, height = _size(size)
     spec = SynthSpec(
@@ -106,6 +112,7 @@ def synth(
         jitter=jitter,
         seed=seed,
         start_time_ns=start_ns,
+        video_gop=gop,
     )
     manifest = write_recording(output, spec, fmt, compression=compression, overwrite=overwrite)
     click.echo(

@@ -133,6 +133,8 @@ class Mapping:
         names: Names of the vector dimensions; None means derived (joint names, field paths).
         depth_max: For image mappings of 16-bit or float frames (depth): the value stored as white when
             scaling to 8-bit gray; None refuses such frames.
+        passthrough: For video camera topics: copy the packets into the episode's mp4 when the frames are the
+            topic's consecutive messages (None: ``[video] passthrough``).
     """
 
     feature: str
@@ -140,6 +142,7 @@ class Mapping:
     inputs: tuple[TopicInput, ...]
     names: tuple[str, ...] | None = None
     depth_max: float | None = None
+    passthrough: bool | None = None
 
     @property
     def is_image(self) -> bool:
@@ -160,6 +163,7 @@ class VideoConfig:
     gop: int | None = None
     pix_fmt: str | None = None
     threads: int | None = None
+    passthrough: bool = False  #: video camera topics: copy packets instead of decoding and re-encoding
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,8 @@ SOURCE_TYPES = ("mcap", "bag", "ros1", "ros2", "rosbag2", "rrd")
 SPLIT_RULES = ("none", "gap", "topic")
 
 _INPUT_KEYS = ("topic", "field", "joints", "policy", "tolerance_ms", "time", "missing_joint")
-_MAPPING_KEYS = ("feature", "mapping_type", "topics", "sources", "names", "depth_max", *_INPUT_KEYS)
+_MAPPING_KEYS = ("feature", "mapping_type", "topics", "sources", "names", "depth_max", "passthrough",
+                 *_INPUT_KEYS)
 _TOP_KEYS = ("source", "dataset", "mappings", "video", "flushing", "streaming", "episodes")
 
 _REQUIRED = object()
@@ -221,7 +222,7 @@ class _Table:
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "source": ("type", "path", "topics", "timeline", "timeline_rate"),
     "dataset": ("name", "fps", "robot_type", "task", "task_topic", "format", "time"),
-    "video": ("codec", "crf", "preset", "gop", "pix_fmt", "threads"),
+    "video": ("codec", "crf", "preset", "gop", "pix_fmt", "threads", "passthrough"),
     "flushing": ("max_frames_per_chunk", "max_memory_bytes"),
     "streaming": ("finalize_metadata_in_coordinator",),
     "episodes": ("split", "gap_s", "topic", "min_frames"),
@@ -262,6 +263,7 @@ def _video(t: _Table) -> VideoConfig:
         gop=t.integer("gop", minimum=1),
         pix_fmt=t.text("pix_fmt"),
         threads=t.integer("threads", minimum=1),
+        passthrough=t.flag("passthrough", False),
     )
     try:
         video_settings(video)
@@ -351,7 +353,11 @@ def _mapping(t: _Table, dataset: DatasetSettings) -> Mapping:
     depth_max = t.number("depth_max", None, positive=True)
     if kind is not MappingType.IMAGE and depth_max is not None:
         raise t.error("depth_max", "applies to image mappings only")
-    return Mapping(feature=feature, mapping_type=kind, inputs=inputs, names=names, depth_max=depth_max)
+    passthrough: bool | None = t.get("passthrough", bool, None, "true or false")
+    if kind is not MappingType.IMAGE and passthrough is not None:
+        raise t.error("passthrough", "applies to image mappings only")
+    return Mapping(feature=feature, mapping_type=kind, inputs=inputs, names=names, depth_max=depth_max,
+                   passthrough=passthrough)
 
 
 def _input(t: _Table, kind: MappingType, dataset: DatasetSettings, defaults: dict[str, Any]) -> TopicInput:

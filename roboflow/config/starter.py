@@ -36,7 +36,8 @@ _STATE_WORDS = re.compile(r"state|pose|odom|position|joint", re.IGNORECASE)
 _MAX_FIELDS = 16
 _MAX_LISTED = 8
 _GENERIC = {"image", "image_raw", "compressed", "data", "color", "rgb", "raw", "image_color", "image_rect",
-            "image_rect_color", "camera", "cameras", "sensor_msgs", "compresseddepth"}
+            "image_rect_color", "camera", "cameras", "sensor_msgs", "compresseddepth", "video", "ffmpeg", "h264",
+            "h265", "hevc"}
 
 
 def starter_config(info: RecordingInfo, *, fps: int | None = None, name: str | None = None,

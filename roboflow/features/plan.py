@@ -6,7 +6,11 @@ frames into the ``{feature: array}`` dicts the episode writer takes:
 
 * vector inputs are decoded and extracted when their message arrives (cheap, and interpolation needs values);
 * camera messages stay undecoded in the aligner and are decoded only for frames that are written, once per
-  message even when a slow camera's frame is held for several frames.
+  message even when a slow camera's frame is held for several frames;
+* video camera messages go, every one and in order, through their topic's decoder thread
+  (:mod:`~roboflow.features.video`); the aligner gets the decoded frames, so a message that yields no image
+  (before the first keyframe, corrupt) is absent; frames that are written leave as planar yuv420p arrays, which
+  the encoder takes without colour conversion.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+import av
 import numpy as np
 
 from roboflow.align import Frame, StreamSpec
@@ -26,7 +31,10 @@ from roboflow.errors import ConfigError, SourceError
 from roboflow.features.images import ImageDecoder
 from roboflow.features.types import image_kind, normalise_type
 from roboflow.features.vectors import VectorExtractor, vector_extractor
+from roboflow.features.video import VideoDecoder, video_packet
 from roboflow.lerobot.spec import CameraFeature, DatasetSpec, VectorFeature
+from roboflow.media.bitstream import DECODERS
+from roboflow.media.packets import VideoPacket
 from roboflow.sources.base import Channel, RawMessage
 
 __all__ = ["FeaturePlan", "Sample", "Submit"]
@@ -58,15 +66,17 @@ class FeaturePlan:
         config: The validated config.
         channels: The recording's channels.
         origin: The recording, for messages.
+        strict: A corrupt video packet is an error instead of a warning and a frame left out.
 
     Raises:
         SourceError: A mapped topic is missing from the recording, or has several types.
         ConfigError: A topic's type cannot feed its mapping.
     """
 
-    def __init__(self, config: Config, channels: Sequence[Channel], origin: str) -> None:
+    def __init__(self, config: Config, channels: Sequence[Channel], origin: str, *, strict: bool = False) -> None:
         self.config = config
         self.origin = origin
+        self.strict = strict
         types = _topic_types(channels, origin)
         task_topic = config.dataset.task_topic
         wanted = [(f"mapping '{m.feature}'", i.topic) for m in config.mappings for i in m.inputs]
@@ -87,7 +97,12 @@ class FeaturePlan:
             self._by_topic.setdefault(stream.input.topic, []).append(index)
         self._extractors: list[Callable[[Any, int], Any] | None] = [self._extractor(s) for s in self._streams]
         self._decoders: dict[int, Callable[[bytes | memoryview], Any]] = {}
-        self._decoded: dict[int, tuple[RawMessage, Any]] = {}
+        self._decoded: dict[int, tuple[Any, Any]] = {}
+        #: stream index -> its video decoder, or None for an image stream that is not video (decided at the
+        #: first message: a CompressedImage's format tells).
+        self._video: dict[int, VideoDecoder | None] = {}
+        #: Features whose frames are planar yuv420p arrays (decoded video), not RGB or gray.
+        self._yuv_features: set[str] = set()
 
     @property
     def streams(self) -> tuple[StreamSpec, ...]:
@@ -98,7 +113,7 @@ class FeaturePlan:
                 policy=s.input.policy,
                 tolerance_ns=s.input.tolerance_ns,
                 required=s.mapping is not None,
-                header_time=s.input.time is TimeSource.HEADER,
+                header_time=s.input.time is TimeSource.HEADER or _may_be_video(s),
             )
             for s in self._streams
         )
@@ -115,11 +130,34 @@ class FeaturePlan:
             if stream.input.time is TimeSource.HEADER:
                 time = raw.header_stamp if raw.header_stamp is not None else _header_stamp(msg, raw.log_time)
             if is_image:
-                yield index, time, raw.log_time, raw, len(raw.data)
+                video = self._video_decoder(index, raw)
+                if video is None:
+                    yield index, time, raw.log_time, raw, len(raw.data)
+                    continue
+                own_stamp = stream.input.time is TimeSource.HEADER and raw.header_stamp is None
+                for frame_time, log_time, frame in video.push(raw, None if own_stamp else time):
+                    yield index, frame_time, log_time, frame, _frame_bytes(frame)
                 continue
             extractor = self._extractors[index]
             value = extractor(msg, time) if extractor is not None else _task_text(msg)
             yield index, time, raw.log_time, value, getattr(value, "nbytes", 64)
+
+    def drain(self) -> Iterator[Sample]:
+        """The samples of video messages still decoding (call before the aligner's end of input)."""
+        for index, video in self._video.items():
+            if video is not None:
+                for time, log_time, frame in video.drain():
+                    yield index, time, log_time, frame, _frame_bytes(frame)
+
+    def video_report(self) -> dict[str, dict[str, Any]]:
+        """Per video topic: what its decoder saw since the last call (packets, frames, left out)."""
+        return {video.topic: video.take_counts().to_dict() for video in self._video.values() if video is not None}
+
+    def close(self) -> None:
+        """Stop the video decoder threads (idempotent)."""
+        for video in self._video.values():
+            if video is not None:
+                video.close()
 
     def absent_notes(self) -> dict[str, str]:
         """Per stream name, how many messages lacked the selected array element (streams where any did)."""
@@ -162,6 +200,12 @@ class FeaturePlan:
         cameras: list[CameraFeature] = []
         for mapping in self.config.mappings:
             value = first[mapping.feature]
+            if isinstance(value, VideoPacket):
+                cameras.append(CameraFeature(mapping.feature, value.height, value.width, passthrough=True))
+                continue
+            if mapping.is_image and mapping.feature in self._yuv_features:
+                cameras.append(CameraFeature(mapping.feature, value.shape[0] * 2 // 3, value.shape[1]))
+                continue
             if mapping.is_image:
                 cameras.append(CameraFeature(mapping.feature, value.shape[0], value.shape[1],
                                              channels=3 if value.ndim == 3 else 1))
@@ -184,9 +228,29 @@ class FeaturePlan:
                 names.extend(extractor.names)
         return tuple(names)
 
+    def _video_decoder(self, index: int, raw: RawMessage) -> VideoDecoder | None:
+        if index in self._video:
+            return self._video[index]
+        stream = self._streams[index]
+        kind = image_kind(stream.type_name)
+        video = kind == "video" or (
+            kind == "compressed" and video_packet(self._decode(raw), stream.type_name)[0] in DECODERS)
+        assert stream.mapping is not None
+        passthrough = stream.mapping.passthrough
+        if passthrough is None:
+            passthrough = self.config.video.passthrough
+        decoder = VideoDecoder(stream.input.topic, stream.type_name, self._decode, strict=self.strict,
+                               passthrough=passthrough) if video else None
+        if video:
+            self._yuv_features.add(stream.mapping.feature)
+        self._video[index] = decoder
+        return decoder
+
     def _extractor(self, stream: _Stream) -> Callable[[Any, int], Any] | None:
         if stream.mapping is None:
             return None
+        if stream.mapping.is_image and image_kind(stream.type_name) == "video":
+            return None  # decoded by its VideoDecoder
         if stream.mapping.is_image:
             return ImageDecoder(stream.input.topic, stream.type_name, stream.mapping.depth_max)
         return vector_extractor(stream.input, stream.type_name)
@@ -203,20 +267,33 @@ class FeaturePlan:
             raise SourceError(f"{raw.topic} at t={raw.log_time / 1e9:.6f} s: cannot decode message: {err}",
                               path=self.origin) from err
 
-    def _image(self, index: int, raw: RawMessage, submit: Submit | None) -> Any:
-        """The decoded image (or its Future), once per message even when a frame is held for several frames."""
+    def _image(self, index: int, value: RawMessage | av.VideoFrame | VideoPacket, submit: Submit | None) -> Any:
+        """The decoded image (or its Future), once per message even when a frame is held for several frames; a
+        packet to copy as it is."""
+        if isinstance(value, VideoPacket):
+            return value
         cached = self._decoded.get(index)
-        if cached is not None and cached[0] is raw:
+        if cached is not None and cached[0] is value:
             return cached[1]
-        decoder = self._extractors[index]
-        assert decoder is not None
+        work: Callable[[], np.ndarray]
+        if isinstance(value, av.VideoFrame):
+            frame = value
 
-        def work() -> np.ndarray:
-            image: np.ndarray = decoder(self._decode(raw), raw.log_time)
-            return image
+            def work() -> np.ndarray:
+                # planar yuv420p goes to the encoder without any colour conversion (none at all for 8-bit 4:2:0)
+                yuv: np.ndarray = frame.to_ndarray(format="yuv420p")
+                return yuv
+        else:
+            decoder = self._extractors[index]
+            assert decoder is not None
+            raw = value
+
+            def work() -> np.ndarray:
+                image: np.ndarray = decoder(self._decode(raw), raw.log_time)
+                return image
 
         image = submit(index, work) if submit is not None else work()
-        self._decoded[index] = (raw, image)
+        self._decoded[index] = (value, image)
         return image
 
 
@@ -252,7 +329,7 @@ def _check_type(mapping: Mapping, topic_input: TopicInput, type_name: str, origi
             raise ConfigError(
                 f"mapping '{mapping.feature}': {topic} is {type_name or 'schemaless'}, which carries no images",
                 path=origin, hint="image mappings read sensor_msgs/Image or CompressedImage, foxglove images, "
-                "Rerun Image, EncodedImage or DepthImage",
+                "CompressedVideo, FFMPEGPacket, Rerun Image, EncodedImage or DepthImage",
             )
         return
     if image_kind(type_name) is not None:
@@ -261,6 +338,22 @@ def _check_type(mapping: Mapping, topic_input: TopicInput, type_name: str, origi
             f"{mapping.mapping_type.value} vector", path=origin, hint="use mapping_type = \"image\"",
         )
     # a type without a default vector is reported at its first message, which lists its numeric fields
+
+
+def _may_be_video(stream: _Stream) -> bool:
+    """Whether a stream's samples may reach the aligner after messages logged later (video frames come from
+    their decoder thread a few packets late), so the aligner must not take the clock as a bound on its first
+    time, as for header-stamped streams. A CompressedImage topic tells whether it is video only at its first
+    message."""
+    return stream.mapping is not None and stream.mapping.is_image and image_kind(stream.type_name) in (
+        "video", "compressed")
+
+
+def _frame_bytes(frame: av.VideoFrame | VideoPacket) -> int:
+    """Bytes a decoded frame or a packet holds (for the aligner's memory bound)."""
+    if isinstance(frame, VideoPacket):
+        return len(frame.data)
+    return sum(plane.buffer_size for plane in frame.planes)
 
 
 def _header_stamp(msg: Any, fallback: int) -> int:

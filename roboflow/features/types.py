@@ -25,6 +25,9 @@ _COMPRESSED_IMAGES = frozenset(
     {"sensor_msgs/msg/CompressedImage", "foxglove.CompressedImage", "foxglove_msgs/msg/CompressedImage"}
 )
 
+#: Video packets, one frame per message (sensor_msgs/CompressedImage may carry them too: see its ``format``).
+_VIDEO = frozenset({"foxglove.CompressedVideo", "foxglove_msgs/msg/CompressedVideo",
+                    "ffmpeg_image_transport_msgs/msg/FFMPEGPacket"})
 #: Rerun archetypes whose rows carry camera frames (see :mod:`roboflow.features.rerun_images`).
 _RERUN_IMAGES = frozenset({"Image", "EncodedImage", "DepthImage"})
 #: Rerun archetypes of numeric rows -> their value component.
@@ -70,7 +73,7 @@ def normalise_type(type_name: str) -> str:
 
 
 def image_kind(type_name: str) -> str | None:
-    """``raw``, ``compressed`` or ``rerun`` for a message type carrying camera frames, else None.
+    """``raw``, ``compressed``, ``video`` or ``rerun`` for a message type carrying camera frames, else None.
 
     A Rerun entity's type lists its archetypes (``Image+Pinhole``); one image archetype makes it a camera.
     """
@@ -79,6 +82,8 @@ def image_kind(type_name: str) -> str | None:
         return "raw"
     if name in _COMPRESSED_IMAGES:
         return "compressed"
+    if name in _VIDEO:
+        return "video"
     if _RERUN_IMAGES & set(name.split("+")):
         return "rerun"
     return None

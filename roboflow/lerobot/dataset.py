@@ -97,6 +97,8 @@ class DatasetWriter:
         self._assembler: Assembler | None = None
         self._header: DatasetHeader | None = None
         self._saved = 0
+        #: Of the last saved episode: pass-through camera -> why its packets were re-encoded.
+        self.reencoded: dict[str, str] = {}
         self._info: dict[str, Any] | None = None
         self._aborted = False
 
@@ -150,6 +152,7 @@ class DatasetWriter:
                 path=str(self.out_dir),
             )
         index = self._assembler.add(part_from_result(result, origin=f"episode {self._saved}"))
+        self.reencoded = result.reencoded
         shutil.rmtree(episode.workdir, ignore_errors=True)
         self._saved += 1
         return index

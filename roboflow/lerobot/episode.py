@@ -16,7 +16,8 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from enum import Enum
 from functools import partial
 from pathlib import Path
@@ -28,9 +29,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from roboflow.errors import DatasetError
+from roboflow.lerobot.passthrough import PassthroughCamera
+from roboflow.lerobot.restats import video_stats
 from roboflow.lerobot.samples import FrameSamples
 from roboflow.lerobot.spec import DEFAULT_FEATURES, CameraFeature, DatasetSpec, FlushSettings, data_schema
-from roboflow.lerobot.stats import Stats, parquet_stats
+from roboflow.lerobot.stats import FeatureStats, Stats, parquet_stats
+from roboflow.lerobot.videocat import VideoSlice
 from roboflow.media.encoder import VideoEncoder
 from roboflow.media.frames import PixelLayout, frame_copy, frame_layout, wrap_frame
 from roboflow.media.probe import video_frame_count, video_info
@@ -65,6 +69,7 @@ class EpisodeResult:
             ``episode_index`` and ``task_index`` describe this numbering; a writer that renumbers must
             recompute them.
         video_info: Camera key -> info.json ``info`` block of its stream.
+        reencoded: Pass-through camera key -> why its packets could not be copied in this episode.
     """
 
     spec: DatasetSpec
@@ -74,6 +79,7 @@ class EpisodeResult:
     video_paths: dict[str, Path]
     stats: Stats
     video_info: dict[str, dict[str, Any]]
+    reencoded: dict[str, str] = field(default_factory=dict)
 
 
 class _Rows:
@@ -177,6 +183,7 @@ class EpisodeWriter:
         self._tasks: dict[str, int] = {}
         self._state = _State.OPEN
         self._cameras: list[_Camera] = []
+        self._copied: list[PassthroughCamera] = []
         self._rows: _Rows | None = None
         row_bytes = 4 * sum(v.size for v in spec.vectors) + 4 + 8 * 4
         frame_bytes = sum(c.height * c.width * 3 for c in spec.cameras) or 1
@@ -188,6 +195,10 @@ class EpisodeWriter:
             (workdir / _SAMPLES_DIR).mkdir(exist_ok=True)
             self._rows = _Rows(workdir / DATA_FILE, spec, rows_per_group)
             for camera in spec.cameras:
+                if camera.passthrough:
+                    self._copied.append(PassthroughCamera(workdir / VIDEO_DIR / f"{camera.key}.mp4", camera,
+                                                          spec.fps, video, queue_frames))
+                    continue
                 samples = FrameSamples(
                     workdir / _SAMPLES_DIR / f"{camera.key}.rgb", camera.height, camera.width
                 )
@@ -287,6 +298,8 @@ class EpisodeWriter:
                 encoder that failed (then the episode cannot be finished).
         """
         vectors, layouts = self._check_frame(frame, task)
+        for copied in self._copied:
+            copied.add(frame[copied.feature.key])  # type: ignore[arg-type]  # a VideoPacket
         for camera, layout in zip(self._cameras, layouts, strict=True):
             data = frame_copy(np.asarray(frame[camera.feature.key]), layout)
             # The copy is only read from now on: by the encoder, then by the stats on the encoder's thread.
@@ -325,6 +338,9 @@ class EpisodeWriter:
                     )
                 infos[camera.feature.key] = video_info(path)
                 camera.samples.close()
+            with ThreadPoolExecutor(max(1, len(self._copied)), thread_name_prefix="copied-stats") as pool:
+                for key, stats_of, info in pool.map(self._finish_copied, self._copied):
+                    images[key], infos[key] = stats_of, info
             _remove_empty_dir(self.workdir / _SAMPLES_DIR)
         except BaseException:
             self.abort()
@@ -338,10 +354,22 @@ class EpisodeWriter:
             length=self.length,
             tasks=tuple(self._tasks),
             data_path=self._rows.path,
-            video_paths={camera.feature.key: camera.thread.encoder.path for camera in self._cameras},
+            video_paths={camera.feature.key: camera.thread.encoder.path for camera in self._cameras}
+            | {copied.feature.key: copied.path for copied in self._copied},
             stats=stats,
             video_info=infos,
+            reencoded={c.feature.key: c.reason for c in self._copied if c.reason is not None},
         )
+
+    def _finish_copied(self, copied: PassthroughCamera) -> tuple[str, FeatureStats, dict[str, Any]]:
+        """Complete a copied camera's file; its stats from its sampled frames, decoded (cameras in parallel)."""
+        key = copied.feature.key
+        frames = copied.finish()
+        stored = video_frame_count(copied.path)
+        if frames != self.length or stored != self.length:
+            raise DatasetError(f"camera {key}: video has {stored} frames for {self.length} rows", path=str(copied.path))
+        piece = VideoSlice(copied.path, 0, self.length)
+        return key, video_stats(piece, list(copied.feature.shape), self.spec.fps), video_info(copied.path)
 
     def abort(self) -> None:
         """Stop encoding and delete every file of the episode (idempotent; a no-op once finished)."""
@@ -351,6 +379,8 @@ class EpisodeWriter:
         for camera in self._cameras:
             camera.thread.abort()
             camera.samples.close()
+        for copied in self._copied:
+            copied.abort()
         if self._rows is not None:
             self._rows.abort()
         _remove_empty_dir(self.workdir / _SAMPLES_DIR)

@@ -28,7 +28,7 @@ from roboflow.lerobot.stats import (
 from roboflow.lerobot.validate_common import stats_features
 from roboflow.lerobot.videocat import VideoSlice
 
-__all__ = ["complete_stats"]
+__all__ = ["complete_stats", "video_stats"]
 
 
 def complete_stats(part: EpisodePart, header: DatasetHeader) -> EpisodePart:
@@ -42,7 +42,7 @@ def complete_stats(part: EpisodePart, header: DatasetHeader) -> EpisodePart:
     numeric = [key for key in needed if key not in video_keys]
     stats: Stats = _row_stats(part, numeric)
     for key in video_keys:
-        stats[key] = _video_stats(part.videos[key], features[key]["shape"], header.fps)
+        stats[key] = video_stats(part.videos[key], features[key]["shape"], header.fps)
     return dataclasses.replace(part, stats=stats)
 
 
@@ -56,7 +56,8 @@ def _row_stats(part: EpisodePart, columns: list[str]) -> Stats:
     return stats
 
 
-def _video_stats(piece: VideoSlice, shape: list[int], fps: int) -> FeatureStats:
+def video_stats(piece: VideoSlice, shape: list[int], fps: int) -> FeatureStats:
+    """Image stats of a video's frames, from its sampled frames decoded."""
     height, width = shape[0], shape[1]
     stride = pixel_stride(height, width)
     sampled = sample_indices(piece.length)

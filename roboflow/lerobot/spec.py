@@ -86,6 +86,8 @@ class CameraFeature:
             (info.json shape ``[H, W, 3]``, stats with three equal channels).
         is_depth: Depth cameras are refused: lerobot 0.3/0.4 decode every video to 8-bit RGB, so 16-bit depth
             cannot be stored without loss. Kept so a spec can state it and fail before any work is done.
+        passthrough: Frames come as encoded video packets (:class:`~roboflow.media.packets.VideoPacket`), copied
+            into the mp4 where the episode allows it.
 
     Raises:
         DatasetError: Bad name or size, unsupported channel count, or a depth camera.
@@ -96,6 +98,7 @@ class CameraFeature:
     width: int
     channels: int = 3
     is_depth: bool = False
+    passthrough: bool = False
 
     def __post_init__(self) -> None:
         _check_key(self.key)

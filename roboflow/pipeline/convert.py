@@ -50,12 +50,14 @@ class ConvertContext:
         staging: Directory of the shards (one subdirectory per work item key).
         format: Shard dataset version.
         storage: Options for remote recordings (None: defaults, credentials from the environment).
+        strict: Damage inside a recording (a corrupt video packet) fails it instead of leaving a frame out.
     """
 
     config: Config
     staging: Path
     format: str = "v3.0"
     storage: StorageOptions | None = None
+    strict: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +133,7 @@ class _ShardWriter:
     def end_episode(self, report: AlignmentReport) -> None:
         assert self.writer is not None
         self.writer.save_episode()
-        self.episodes.append(report.to_dict())
+        self.episodes.append(_episode_entry(report, self.writer))
 
     def skip_episode(self, report: AlignmentReport, reason: str) -> None:
         self.skipped.append({**report.to_dict(), "reason": reason})
@@ -176,9 +178,10 @@ class _PartWriter(_ShardWriter):
         if not self._resumed:
             assert self.writer is not None
             self.writer.save_episode()
-            self.writer.finalize({"source": {"url": self.url}, "alignment": [report.to_dict()], "skipped_episodes": []})
+            entry = _episode_entry(report, self.writer)
+            self.writer.finalize({"source": {"url": self.url}, "alignment": [entry], "skipped_episodes": []})
             self.writer = None
-            self.episodes.append(report.to_dict())
+            self.episodes.append(entry)
             self.written.append(self._part())
             if self.parts.on_part is not None:
                 self.parts.on_part(self._part(), self.position)
@@ -217,7 +220,7 @@ def convert_recording(item: WorkItem, context: ConvertContext, progress: Progres
     try:
         clock = Clock(context.config.source.timeline, context.config.source.timeline_rate)
         with open_recording(item.url, context.storage, clock) as (source, hasher):
-            plan = FeaturePlan(context.config, source.channels, item.url)
+            plan = FeaturePlan(context.config, source.channels, item.url, strict=context.strict)
             sink = _ShardWriter(shard, plan, context) if parts is None else _PartWriter(
                 shard, plan, context, parts, item.url)
             by_header = all(i.time is TimeSource.HEADER for m in context.config.mappings for i in m.inputs)
@@ -248,6 +251,14 @@ def convert_recording(item: WorkItem, context: ConvertContext, progress: Progres
         source=facts, frames=sink.frames, seconds=time.monotonic() - started,
         parts=tuple(sink.written) if isinstance(sink, _PartWriter) else (), warnings=tuple(stream.warnings),
     )
+
+
+def _episode_entry(report: AlignmentReport, writer: DatasetWriter) -> dict[str, Any]:
+    """The provenance of an episode: its alignment report, and why pass-through cameras were re-encoded."""
+    entry = report.to_dict()
+    if writer.reencoded:
+        entry["reencoded"] = dict(writer.reencoded)
+    return entry
 
 
 def _message_total(source: Any, topics: tuple[str, ...]) -> int | None:

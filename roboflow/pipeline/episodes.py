@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -99,6 +100,7 @@ class EpisodeStream:
         Raises:
             SourceError: No episode has a frame (a mapping has no data, or the streams never overlap).
         """
+        self._drain()
         missing = self._aligner.missing()
         self._cut()
         self.close()
@@ -165,12 +167,20 @@ class EpisodeStream:
 
     def close(self) -> None:
         """Stop the decode threads (idempotent; frames not yet delivered are dropped)."""
+        self.plan.close()
         self._pending.clear()
         for pool in self._pools.values():
             pool.shutdown(wait=True, cancel_futures=True)
         self._pools.clear()
 
+    def _drain(self) -> None:
+        """Align the video frames still decoding (they belong to the episode being cut)."""
+        for sample in self.plan.drain():
+            for frame in self._aligner.push(*sample):
+                self._frame(frame)
+
     def _cut(self) -> None:
+        self._drain()
         for frame in self._aligner.finish():
             self._frame(frame)
         while self._pending:
@@ -181,6 +191,9 @@ class EpisodeStream:
             if warning is not None:
                 self.warnings.append(warning)
             self.clocks.reset()
+        video = self.plan.video_report()
+        if video:
+            report = replace(report, video=video)
         if self._written:
             self.sink.end_episode(report)
             self._episodes += 1

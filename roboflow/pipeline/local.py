@@ -146,7 +146,8 @@ def run_local(inputs: Sequence[str], config: Config, out: str | Path, options: R
     events.planned(items)
     report = RunReport(items=items)
     staging = _staging(out)
-    context = ConvertContext(config=config, staging=staging, format=fmt, storage=options.storage)
+    context = ConvertContext(config=config, staging=staging, format=fmt, storage=options.storage,
+                             strict=options.strict)
     try:
         runner = _run_inline if options.jobs <= 1 or len(items) == 1 else _run_pool
         runner(items, context, options, events, report)

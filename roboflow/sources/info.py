@@ -15,11 +15,12 @@ from collections.abc import Mapping
 from itertools import islice
 
 from roboflow.errors import SourceError
+from roboflow.media.bitstream import codec_of
 from roboflow.sources.base import Channel, ChannelStats, RawMessage, RecordingInfo, Source, TopicInfo
 from roboflow.sources.stamps import stamp_reader
 from roboflow.sources.streams import Input
 
-__all__ = ["CLOCK_TOLERANCE_NS", "IMAGE_TYPES", "inspect_recording", "summarize"]
+__all__ = ["CLOCK_TOLERANCE_NS", "IMAGE_TYPES", "VIDEO_TYPES", "inspect_recording", "summarize"]
 
 #: Header stamps further than this from their log times are shown: they come from another clock.
 CLOCK_TOLERANCE_NS = 100_000_000
@@ -33,6 +34,14 @@ IMAGE_TYPES = frozenset({
     "Image",
     "EncodedImage",
     "DepthImage",
+})
+
+
+#: Video camera types: ``inspect`` reads every message for codec, size, rate and keyframe spacing.
+VIDEO_TYPES = frozenset({
+    "foxglove.CompressedVideo",
+    "foxglove_msgs/msg/CompressedVideo",
+    "ffmpeg_image_transport_msgs/msg/FFMPEGPacket",
 })
 
 
@@ -81,7 +90,11 @@ def _topic(source: Source, topic: str, channels: list[Channel], stats: Mapping[i
     types = sorted({ch.schema.name if ch.schema else "(schemaless)" for ch in channels})
     encodings = sorted({ch.message_encoding for ch in channels})
     image = None
-    if count and set(types) & IMAGE_TYPES:
+    if count and set(types) & VIDEO_TYPES:
+        from roboflow.features.video_info import video_facts
+
+        image = video_facts(source, topic, types[0])
+    elif count and set(types) & IMAGE_TYPES:
         image = _image_facts(source, topic)
     log_range = (min(starts), max(ends)) if starts and ends else None
     stamped = any(stamp_reader(channel) is not None for channel in channels)  # ROS types starting with a Header
@@ -124,6 +137,11 @@ def _image_facts(source: Source, topic: str) -> dict[str, object]:
         message = decoder_for(first.channel)(first.data)
     except SourceError as err:
         return {"error": err.message}
+    fmt = getattr(message, "format", None)
+    if isinstance(fmt, str) and codec_of(fmt) is not None:  # a CompressedImage topic carrying video packets
+        from roboflow.features.video_info import video_facts
+
+        return video_facts(source, topic, first.channel.schema.name if first.channel.schema else "")
     facts = _facts(message)
     problem = _undecodable(topic, first, message)
     return facts if problem is None else {**facts, "error": problem}

@@ -15,6 +15,7 @@ from rosbags.typesys.store import Typestore
 from roboflow.synth import truth
 from roboflow.synth.spec import SynthSpec
 from roboflow.synth.timeline import Stream, StreamKind
+from roboflow.synth.video import PacketEncoder
 
 __all__ = ["MessageFactory", "factory_for"]
 
@@ -82,6 +83,36 @@ class _RawFrames:
         )
 
 
+class _VideoFrames:
+    """Video packets as foxglove CompressedVideo, FFMPEGPacket or a CompressedImage in a video format."""
+
+    def __init__(self, spec: SynthSpec, stream: Stream, typestore: Typestore) -> None:
+        camera = spec.cameras[stream.camera]
+        codec = camera.kind.codec
+        assert codec is not None
+        self._encoder = PacketEncoder(codec, camera.width, camera.height, stream.camera, spec.video_gop,
+                                      stream.count)
+        self._camera = camera
+        self._format = "h265" if codec == "hevc" else codec  # foxglove's name; FFmpeg's is hevc
+        self._headers = _Headers(typestore, camera.frame_id)
+        self._time = typestore.types["builtin_interfaces/msg/Time"]
+        self._kind = stream.kind
+        self._cls = typestore.types[stream.msgtype]
+
+    def build(self, k: int, stamp_ns: int) -> object:
+        packet, key = self._encoder.packet(k)
+        data = np.frombuffer(packet, dtype=np.uint8)
+        if self._kind is StreamKind.VIDEO:
+            stamp = self._time(sec=stamp_ns // 1_000_000_000, nanosec=stamp_ns % 1_000_000_000)
+            return self._cls(timestamp=stamp, frame_id=self._camera.frame_id, data=data, format=self._format)
+        header = self._headers(k, stamp_ns)
+        if self._kind is StreamKind.FFMPEG:
+            encoder = "libx264" if self._format == "h264" else "libx265"
+            return self._cls(header=header, width=self._camera.width, height=self._camera.height,
+                             encoding=encoder, pts=k, flags=int(key), is_bigendian=False, data=data)
+        return self._cls(header=header, format=self._format, data=data)
+
+
 class _JointStates:
     def __init__(self, spec: SynthSpec, stream: Stream, typestore: Typestore) -> None:
         self._start = spec.start_time_ns
@@ -120,6 +151,9 @@ class _Actions:
 _FACTORIES: dict[StreamKind, Callable[[SynthSpec, Stream, Typestore], MessageFactory]] = {
     StreamKind.JPEG: _JpegFrames,
     StreamKind.RGB8: _RawFrames,
+    StreamKind.VIDEO: _VideoFrames,
+    StreamKind.FFMPEG: _VideoFrames,
+    StreamKind.IMAGE_VIDEO: _VideoFrames,
     StreamKind.JOINTS: _JointStates,
     StreamKind.ACTION: _Actions,
 }

@@ -24,6 +24,8 @@ class RecordingWriter(Protocol):
     ros_version: ClassVar[int]
     #: Accepted compression names; the first is the default.
     compressions: ClassVar[tuple[str, ...]]
+    #: Whether foxglove CompressedVideo is written as foxglove's protobuf message (else as a ROS message).
+    protobuf_video: ClassVar[bool]
 
     def __init__(self, path: Path, compression: str) -> None: ...
 

@@ -20,6 +20,7 @@ from roboflow.synth.content import factory_for
 from roboflow.synth.formats import RRD_FORMAT, RecordingWriter, infer_format, writer_class
 from roboflow.synth.spec import SynthSpec
 from roboflow.synth.timeline import Stream, streams, time_blocks
+from roboflow.synth.video import COMPRESSED_VIDEO, add_video_types, serialize_protobuf
 
 __all__ = ["SynthManifest", "TopicManifest", "write_recording"]
 
@@ -103,6 +104,10 @@ def write_recording(
     target = Path(path)
     spec = spec if spec is not None else SynthSpec()
     fmt = format or infer_format(target)
+    videos = [camera.name for camera in spec.cameras if camera.kind.codec is not None]
+    if fmt == RRD_FORMAT and videos:
+        raise ConfigError(f"video cameras ({', '.join(videos)}) cannot be written to {fmt}",
+                          hint="write them to mcap or a bag, or give them the kind jpeg or rgb8")
     cls = writer_class(fmt) if fmt != RRD_FORMAT else None
     compressions = cls.compressions if cls is not None else _RRD_COMPRESSIONS
     compression = compression or compressions[0]
@@ -131,9 +136,13 @@ def _write(
     path: Path, spec: SynthSpec, cls: type[RecordingWriter], compression: str
 ) -> tuple[TopicManifest, ...]:
     typestore = _typestore(cls.ros_version)
-    serialize: Callable[[object, str], memoryview]
-    serialize = typestore.serialize_ros1 if cls.ros_version == 1 else typestore.serialize_cdr
+    ros_serialize: Callable[[object, str], memoryview]
+    ros_serialize = typestore.serialize_ros1 if cls.ros_version == 1 else typestore.serialize_cdr
     all_streams = streams(spec)
+    serializers = [
+        serialize_protobuf if cls.protobuf_video and s.msgtype == COMPRESSED_VIDEO else ros_serialize
+        for s in all_streams
+    ]
     factories = [factory_for(spec, stream, typestore) for stream in all_streams]
     tallies = [_Tally() for _ in all_streams]
     try:
@@ -146,7 +155,7 @@ def _write(
             *(_events(spec, s, i) for i, s in enumerate(all_streams))
         ):
             message = factories[index].build(k, stamp)
-            writer.write(channels[index], log_time, serialize(message, all_streams[index].msgtype))
+            writer.write(channels[index], log_time, serializers[index](message, all_streams[index].msgtype))
             tallies[index].add(stamp, log_time)
         writer.close()
     except RoboflowError:
@@ -176,7 +185,9 @@ def _events(spec: SynthSpec, stream: Stream, index: int) -> Iterator[tuple[int, 
 
 @lru_cache(maxsize=2)
 def _typestore(ros_version: int) -> Typestore:
-    return get_typestore(_TYPESTORES[ros_version])
+    typestore = get_typestore(_TYPESTORES[ros_version])
+    add_video_types(typestore)
+    return typestore
 
 
 class _Tally:

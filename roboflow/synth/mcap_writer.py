@@ -1,4 +1,8 @@
-"""MCAP files with ROS2 (CDR) messages, ``ros2msg`` schemas and compressed chunks, via the mcap library."""
+"""MCAP files with ROS2 (CDR) messages, ``ros2msg`` schemas and compressed chunks, via the mcap library.
+
+Video cameras (foxglove CompressedVideo) are written as Foxglove's SDK writes them: protobuf messages with a
+FileDescriptorSet schema.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from mcap.writer import CompressionType, Writer
 from rosbags.typesys.store import Typestore
 
 from roboflow import __version__
+from roboflow.synth.video import COMPRESSED_VIDEO, foxglove_video
 
 __all__ = ["McapWriter"]
 
@@ -20,6 +25,7 @@ class McapWriter:
 
     ros_version: ClassVar[int] = 2
     compressions: ClassVar[tuple[str, ...]] = tuple(_COMPRESSION)
+    protobuf_video: ClassVar[bool] = True
 
     def __init__(self, path: Path, compression: str) -> None:
         self._file = path.open("xb")
@@ -29,6 +35,11 @@ class McapWriter:
         self._closed = False
 
     def add_topic(self, topic: str, msgtype: str, typestore: Typestore) -> int:
+        if msgtype == COMPRESSED_VIDEO:
+            if msgtype not in self._schemas:
+                name, descriptors = foxglove_video()
+                self._schemas[msgtype] = self._writer.register_schema(name, "protobuf", descriptors)
+            return self._writer.register_channel(topic, "protobuf", self._schemas[msgtype])
         if msgtype not in self._schemas:
             msgdef, _ = typestore.generate_msgdef(msgtype, ros_version=2)
             self._schemas[msgtype] = self._writer.register_schema(msgtype, "ros2msg", msgdef.encode())

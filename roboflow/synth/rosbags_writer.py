@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 from rosbags import rosbag1, rosbag2
 from rosbags.interfaces import Connection
@@ -18,6 +18,8 @@ class RosbagsWriter(Generic[_Bag]):
     A subclass configures the bag (compression, storage) before handing it here, and registers topics in
     ``add_topic`` with :meth:`_register`.
     """
+
+    protobuf_video: ClassVar[bool] = False
 
     def __init__(self, bag: _Bag) -> None:
         bag.open()

@@ -31,14 +31,44 @@ class ImageKind(str, Enum):
 
     JPEG = "jpeg"  #: sensor_msgs/CompressedImage, format "jpeg"
     RGB8 = "rgb8"  #: sensor_msgs/Image, encoding "rgb8"
+    H264 = "h264"  #: foxglove CompressedVideo (protobuf in MCAP, foxglove_msgs in bags), format "h264"
+    H265 = "h265"  #: foxglove CompressedVideo, format "h265"
+    AV1 = "av1"  #: foxglove CompressedVideo, format "av1"
+    FFMPEG_H264 = "ffmpeg_h264"  #: ffmpeg_image_transport_msgs/FFMPEGPacket, encoding "libx264"
+    FFMPEG_H265 = "ffmpeg_h265"  #: ffmpeg_image_transport_msgs/FFMPEGPacket, encoding "libx265"
+    IMAGE_H264 = "image_h264"  #: sensor_msgs/CompressedImage, format "h264" (FFmpeg-based transports)
+
+    @property
+    def codec(self) -> str | None:
+        """The video codec of a video kind (``h264``, ``hevc``, ``av1``), None for JPEG and raw frames."""
+        return _CODECS.get(self)
+
+    @property
+    def default_topic(self) -> str:
+        """The topic suffix after ``/<name>``, following each transport's convention."""
+        return _TOPICS.get(self, "/image_raw")
+
+
+_CODECS = {
+    ImageKind.H264: "h264", ImageKind.H265: "hevc", ImageKind.AV1: "av1",
+    ImageKind.FFMPEG_H264: "h264", ImageKind.FFMPEG_H265: "hevc", ImageKind.IMAGE_H264: "h264",
+}
+_TOPICS = {
+    ImageKind.JPEG: "/image_raw/compressed",
+    ImageKind.H264: "/video", ImageKind.H265: "/video", ImageKind.AV1: "/video",
+    ImageKind.FFMPEG_H264: "/image_raw/ffmpeg", ImageKind.FFMPEG_H265: "/image_raw/ffmpeg",
+    ImageKind.IMAGE_H264: "/image_raw/h264",
+}
+
+
+_KINDS = ", ".join(k.value for k in ImageKind)
 
 
 def _image_kind(kind: ImageKind | str) -> ImageKind:
     try:
         return ImageKind(kind)
     except ValueError:
-        known = ", ".join(k.value for k in ImageKind)
-        raise ConfigError(f"unknown camera kind {kind!r}", hint=f"use one of {known}") from None
+        raise ConfigError(f"unknown camera kind {kind!r}", hint=f"use one of {_KINDS}") from None
 
 
 def _check_rate(what: str, rate: float) -> None:
@@ -52,11 +82,13 @@ class CameraSpec:
 
     Args:
         name: Camera name, used in the default topic and the frame id.
-        kind: JPEG (CompressedImage) or raw rgb8 (Image).
+        kind: JPEG (CompressedImage), raw rgb8 (Image) or a video kind (one encoded frame per message).
         width: Frame width in pixels (>= 64).
         height: Frame height in pixels (>= 48).
         fps: Frames per second.
-        topic: Topic name; by default ``/<name>/image_raw/compressed`` (JPEG) or ``/<name>/image_raw``.
+        topic: Topic name; by default ``/<name>/image_raw/compressed`` (JPEG), ``/<name>/image_raw`` (rgb8),
+            ``/<name>/video`` (CompressedVideo), ``/<name>/image_raw/ffmpeg`` (FFMPEGPacket),
+            ``/<name>/image_raw/h264`` (CompressedImage in h264).
     """
 
     name: str
@@ -79,8 +111,7 @@ class CameraSpec:
             )
         _check_rate(f"camera {self.name!r} fps", self.fps)
         if not self.topic:
-            suffix = "/compressed" if self.kind is ImageKind.JPEG else ""
-            object.__setattr__(self, "topic", f"/{self.name}/image_raw{suffix}")
+            object.__setattr__(self, "topic", f"/{self.name}{self.kind.default_topic}")
 
     @property
     def frame_id(self) -> str:
@@ -107,6 +138,8 @@ class SynthSpec:
         joint_topic: Topic of the joint states.
         action_topic: Topic of the actions.
         jpeg_quality: JPEG quality of the compressed cameras.
+        video_gop: Keyframe interval of the video cameras, in frames (no B-frames; SPS/PPS with every
+            keyframe).
     """
 
     duration_s: float = 5.0
@@ -120,6 +153,7 @@ class SynthSpec:
     joint_topic: str = "/joint_states"
     action_topic: str = "/action"
     jpeg_quality: int = 90
+    video_gop: int = 30
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.duration_s) and self.duration_s > 0):
@@ -137,6 +171,8 @@ class SynthSpec:
             raise ConfigError(f"start time {self.start_time_ns} ns must not be negative")
         if not 1 <= self.jpeg_quality <= 100:
             raise ConfigError(f"JPEG quality {self.jpeg_quality} must be between 1 and 100")
+        if not 1 <= self.video_gop <= 10_000:
+            raise ConfigError(f"video keyframe interval {self.video_gop} must be between 1 and 10000 frames")
         if len(self.cameras) > MAX_CAMERAS:
             raise ConfigError(f"{len(self.cameras)} cameras are too many", hint=f"use at most {MAX_CAMERAS}")
         for camera in self.cameras:
@@ -171,7 +207,7 @@ def parse_cameras(
     for item in text.split(","):
         match = re.fullmatch(r"\s*([^:@\s]+)(?::(\w+))?(?::(\d+)x(\d+))?(?:@([0-9.]+))?\s*", item)
         if match is None:
-            raise ConfigError(f"bad camera {item!r}", hint="write NAME:KIND[:WxH][@FPS], KIND jpeg or rgb8")
+            raise ConfigError(f"bad camera {item!r}", hint=f"write NAME:KIND[:WxH][@FPS], KIND one of {_KINDS}")
         name, kind, w, h, rate = match.groups()
         cameras.append(
             CameraSpec(

@@ -36,6 +36,9 @@ class StreamKind(str, Enum):
 
     JPEG = "jpeg"
     RGB8 = "rgb8"
+    VIDEO = "video"  #: foxglove CompressedVideo
+    FFMPEG = "ffmpeg"  #: ffmpeg_image_transport_msgs FFMPEGPacket
+    IMAGE_VIDEO = "image_video"  #: sensor_msgs/CompressedImage carrying a video packet
     JOINTS = "joints"
     ACTION = "action"
 
@@ -44,6 +47,9 @@ class StreamKind(str, Enum):
 LATENCY_NS = {
     StreamKind.JPEG: 12_000_000,
     StreamKind.RGB8: 3_000_000,
+    StreamKind.VIDEO: 20_000_000,
+    StreamKind.FFMPEG: 20_000_000,
+    StreamKind.IMAGE_VIDEO: 20_000_000,
     StreamKind.JOINTS: 500_000,
     StreamKind.ACTION: 0,
 }
@@ -51,8 +57,23 @@ LATENCY_NS = {
 MSGTYPES = {
     StreamKind.JPEG: "sensor_msgs/msg/CompressedImage",
     StreamKind.RGB8: "sensor_msgs/msg/Image",
+    StreamKind.VIDEO: "foxglove_msgs/msg/CompressedVideo",
+    StreamKind.FFMPEG: "ffmpeg_image_transport_msgs/msg/FFMPEGPacket",
+    StreamKind.IMAGE_VIDEO: "sensor_msgs/msg/CompressedImage",
     StreamKind.JOINTS: "sensor_msgs/msg/JointState",
     StreamKind.ACTION: "std_msgs/msg/Float64MultiArray",
+}
+
+
+_STREAM_KINDS = {
+    ImageKind.JPEG: StreamKind.JPEG,
+    ImageKind.RGB8: StreamKind.RGB8,
+    ImageKind.H264: StreamKind.VIDEO,
+    ImageKind.H265: StreamKind.VIDEO,
+    ImageKind.AV1: StreamKind.VIDEO,
+    ImageKind.FFMPEG_H264: StreamKind.FFMPEG,
+    ImageKind.FFMPEG_H265: StreamKind.FFMPEG,
+    ImageKind.IMAGE_H264: StreamKind.IMAGE_VIDEO,
 }
 
 
@@ -82,7 +103,7 @@ def streams(spec: SynthSpec) -> tuple[Stream, ...]:
     cameras = tuple(
         Stream(
             camera.topic,
-            StreamKind.JPEG if camera.kind is ImageKind.JPEG else StreamKind.RGB8,
+            _STREAM_KINDS[camera.kind],
             camera.fps,
             spec.count(camera.fps),
             index,

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from mcap.reader import make_reader
+from mcap_protobuf.decoder import DecoderFactory as ProtobufDecoderFactory
 from mcap_ros2.decoder import DecoderFactory
 from rosbags.highlevel import AnyReader
 
@@ -29,14 +30,21 @@ Recording = dict[str, list[ReadMessage]]
 
 def _stamp(msg: Any) -> int | None:
     header = getattr(msg, "header", None)
-    return None if header is None else header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
+    if header is not None:
+        return int(header.stamp.sec * 1_000_000_000 + header.stamp.nanosec)
+    stamp = getattr(msg, "timestamp", None)  # foxglove CompressedVideo, ROS or protobuf
+    if stamp is None:
+        return None
+    if hasattr(stamp, "seconds"):
+        return int(stamp.seconds * 1_000_000_000 + stamp.nanos)
+    return int(stamp.sec * 1_000_000_000 + stamp.nanosec)
 
 
 def read_mcap(path: Path) -> Recording:
     """All messages of an MCAP file, decoded by mcap_ros2, per topic in file order."""
     out: Recording = {}
     with path.open("rb") as stream:
-        reader = make_reader(stream, decoder_factories=[DecoderFactory()])
+        reader = make_reader(stream, decoder_factories=[DecoderFactory(), ProtobufDecoderFactory()])
         for _, channel, message, decoded in reader.iter_decoded_messages(log_time_order=False):
             out.setdefault(channel.topic, []).append(ReadMessage(message.log_time, _stamp(decoded), decoded))
     return out
