@@ -156,6 +156,7 @@ class VideoConfig:
     gop: int | None = None
     pix_fmt: str | None = None
     threads: int | None = None
+    qp: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from roboflow.config.model import (
     VideoConfig,
 )
 from roboflow.errors import ConfigError
+from roboflow.media.hardware import resolve_encoder
 from roboflow.media.settings import VideoSettings
 
 __all__ = ["FORMATS", "MAX_CONFIG_BYTES", "closest", "load_config", "parse_config", "video_settings"]
@@ -200,7 +201,7 @@ class _Table:
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "source": ("type", "path", "topics"),
     "dataset": ("name", "fps", "robot_type", "task", "task_topic", "format", "time"),
-    "video": ("codec", "crf", "preset", "gop", "pix_fmt", "threads"),
+    "video": ("codec", "crf", "qp", "preset", "gop", "pix_fmt", "threads"),
     "flushing": ("max_frames_per_chunk", "max_memory_bytes"),
     "streaming": ("finalize_metadata_in_coordinator",),
     "episodes": ("split", "gap_s", "topic", "min_frames"),
@@ -239,9 +240,10 @@ def _video(t: _Table) -> VideoConfig:
         gop=t.integer("gop", minimum=1),
         pix_fmt=t.text("pix_fmt"),
         threads=t.integer("threads", minimum=1),
+        qp=t.integer("qp", minimum=0),
     )
     try:
-        video_settings(video)
+        resolve_encoder(video_settings(video))  # a named hardware encoder must open here
     except ConfigError as err:
         raise ConfigError(f"[video]: {err.message}", path=t.origin, hint=err.hint) from err
     return video
@@ -253,7 +255,7 @@ def video_settings(video: VideoConfig) -> VideoSettings:
     Raises:
         ConfigError: An unknown codec or pixel format, or a value out of range.
     """
-    given = {key: getattr(video, key) for key in ("codec", "crf", "preset", "gop", "pix_fmt", "threads")}
+    given = {key: getattr(video, key) for key in ("codec", "crf", "qp", "preset", "gop", "pix_fmt", "threads")}
     return VideoSettings(**{key: value for key, value in given.items() if value is not None})
 
 
