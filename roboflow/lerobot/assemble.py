@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from roboflow.errors import DatasetError
+from roboflow.lerobot.images import hf_schema_metadata, image_keys
 from roboflow.lerobot.layout import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_DATA_FILE_SIZE_IN_MB,
@@ -31,6 +32,7 @@ from roboflow.lerobot.layout import (
 )
 from roboflow.lerobot.metafiles import write_json
 from roboflow.lerobot.stats import Stats, feature_stats
+from roboflow.lerobot.validate_common import same_column_type
 from roboflow.lerobot.videocat import VideoSlice
 
 __all__ = [
@@ -44,9 +46,11 @@ __all__ = [
     "TaskTable",
     "VideoSlice",
     "check_format",
+    "conform_rows",
     "copy_rows",
     "info_json",
     "open_assembler",
+    "output_schema",
     "prepare_output",
     "read_rows",
 ]
@@ -333,9 +337,10 @@ def copy_rows(
     task_columns: list[np.ndarray] = []
     done = 0
     try:
-        for batch in read_rows(part.rows):
-            if not batch.schema.equals(schema, check_metadata=False):
-                raise DatasetError(f"rows have schema {batch.schema}, expected {schema}", path=where)
+        for read in read_rows(part.rows):
+            batch = conform_rows(read, schema)
+            if batch is None:
+                raise DatasetError(f"rows have schema {read.schema}, expected {schema}", path=where)
             local = batch.column("task_index").to_numpy(zero_copy_only=False)
             for value in _first_appearances(local):
                 if value not in local_to_global:
@@ -370,6 +375,31 @@ def copy_rows(
     stats = {key: dict(value) for key, value in part.stats.items()}
     stats.update({name: feature_stats(values) for name, values in renumbered.items()})
     return CopiedRows(tuple(episode_tasks), stats)
+
+
+def output_schema(rows: Path, features: Mapping[str, Any]) -> pa.Schema:
+    """The schema of the data files an assembler writes: the columns of the first episode's file ``rows``,
+    with lerobot's ``huggingface`` metadata when there are ``image`` features (lerobot 0.3 needs it to read
+    them as pictures) and none otherwise (each writer's own metadata names its own library version)."""
+    schema = pq.read_schema(rows)
+    return schema.with_metadata(hf_schema_metadata(features) if image_keys(features) else None)
+
+
+def conform_rows(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch | None:
+    """``batch`` with the types of ``schema``, or None if its columns differ in name, order or type.
+
+    Types that differ only in the name of a list's child field agree (lerobot 0.4 names it ``element``,
+    pyarrow ``item``).
+    """
+    if batch.schema.equals(schema, check_metadata=False):
+        return batch
+    if batch.schema.names != schema.names or not all(
+        same_column_type(have.type, want.type) for have, want in zip(batch.schema, schema, strict=True)
+    ):
+        return None
+    return pa.RecordBatch.from_arrays(
+        [column.cast(field.type) for column, field in zip(batch.columns, schema, strict=True)], schema=schema
+    )
 
 
 def _first_appearances(values: np.ndarray) -> list[int]:

@@ -31,7 +31,15 @@ from roboflow.lerobot.validate import validate_dataset
 if TYPE_CHECKING:
     from roboflow.storage import StorageOptions
 
-__all__ = ["PROVENANCE_PATH", "LocalIO", "MergeIO", "MergeResult", "StorageIO", "merge_datasets"]
+__all__ = [
+    "PROVENANCE_PATH",
+    "LocalIO",
+    "MergeIO",
+    "MergeResult",
+    "StorageIO",
+    "feature_difference",
+    "merge_datasets",
+]
 
 #: Per-dataset provenance a shard may carry; merged into the output's file of the same name.
 PROVENANCE_PATH = "meta/roboflow.json"
@@ -201,15 +209,41 @@ def _check_compatible(header: DatasetHeader, other: DatasetHeader, location: str
         raise DatasetError(
             f"has robot_type {other.robot_type!r}, the first shard has {header.robot_type!r}", path=location
         )
-    if dict(other.features) != dict(header.features):
-        keys = sorted(
-            key
-            for key in header.features.keys() | other.features.keys()
-            if header.features.get(key) != other.features.get(key)
-        )
+    difference = feature_difference(header.features, other.features)
+    if difference is not None:
         raise DatasetError(
-            f"has other features than the first shard: {', '.join(keys)} differ", path=location
+            f"has other features than the first shard: {difference}",
+            path=location,
+            hint='convert with the codec of the first shard ([video] codec, "libsvtav1" for lerobot\'s av1)'
+            if "video.codec" in difference
+            else None,
         )
+
+
+def feature_difference(first: Mapping[str, Any], other: Mapping[str, Any]) -> str | None:
+    """The first way in which the features of a shard (``other``) differ from the first shard's, in words,
+    or None when they agree: the same keys in the same order, each with the same dtype, shape and names,
+    and a video feature with the same ``info`` (info.json describes one stream per camera, codec included, as
+    lerobot's own merge requires)."""
+    if list(first) != list(other):
+        missing = [key for key in first if key not in other]
+        extra = [key for key in other if key not in first]
+        if missing:
+            return f"feature {missing[0]!r} is missing"
+        if extra:
+            return f"feature {extra[0]!r} is not in the first shard"
+        position = next(i for i, (a, b) in enumerate(zip(first, other, strict=True)) if a != b)
+        return f"features are in another order: {list(other)[position]!r} where the first shard has {list(first)[position]!r}"
+    for key, want in first.items():
+        have = other[key]
+        for field in ("dtype", "shape", "names"):
+            if have.get(field) != want.get(field):
+                return f"feature {key!r} has {field} {have.get(field)!r}, the first shard {want.get(field)!r}"
+        info, other_info = want.get("info") or {}, have.get("info") or {}
+        for name in [*info, *(name for name in other_info if name not in info)]:
+            if other_info.get(name) != info.get(name):
+                return f"feature {key!r} has {name} {other_info.get(name)!r}, the first shard {info.get(name)!r}"
+    return None
 
 
 def _shard_provenance(shard_dir: Path, location: str) -> tuple[dict[str, Any], bool]:

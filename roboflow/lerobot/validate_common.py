@@ -28,6 +28,7 @@ __all__ = [
     "check_video_content",
     "check_video_stream",
     "read_row_columns",
+    "same_column_type",
     "stats_features",
 ]
 
@@ -166,7 +167,7 @@ def check_schema(relpath: str, schema: pa.Schema, features: Mapping[str, Any]) -
         problems.append(Problem(relpath, f"column {name!r} is not a feature of info.json"))
     for name, want in expected.items():
         have = found.get(name)
-        if want is not None and have is not None and not _same_type(have, want):
+        if want is not None and have is not None and not same_column_type(have, want):
             why = (
                 " (lerobot reads a feature of shape [1] as a plain column and cannot load a list of one)"
                 if pa.types.is_fixed_size_list(have) and have.list_size == 1 and not pa.types.is_nested(want)
@@ -176,9 +177,13 @@ def check_schema(relpath: str, schema: pa.Schema, features: Mapping[str, Any]) -
     return problems
 
 
-def _same_type(have: pa.DataType, want: pa.DataType) -> bool:
+def same_column_type(have: pa.DataType, want: pa.DataType) -> bool:
+    """Whether two column types hold the same values: list types may differ in the name of their child
+    field (lerobot 0.4 writes ``element``, pyarrow ``item``)."""
     if pa.types.is_fixed_size_list(have) and pa.types.is_fixed_size_list(want):
-        return bool(have.list_size == want.list_size and have.value_type == want.value_type)
+        return bool(have.list_size == want.list_size and same_column_type(have.value_type, want.value_type))
+    if pa.types.is_list(have) and pa.types.is_list(want):
+        return same_column_type(have.value_type, want.value_type)
     return bool(have == want)
 
 

@@ -1,0 +1,105 @@
+"""``image`` features: camera frames stored in the data rows as PNG or JPEG bytes (lerobot's ``dtype: "image"``).
+
+lerobot writes such a feature as a ``struct<bytes: binary, path: string>`` column (the ``datasets`` Image
+type) and, for lerobot 0.3.x to load it back as images, names it in the parquet file's ``huggingface``
+schema metadata. Here: decoding a cell, the feature's stats as lerobot computes them (the episode's sampled
+frames, as for a video), and that metadata built from info.json's features.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from roboflow.errors import ConfigError, DatasetError, SourceError
+from roboflow.features.images import ImageDecoder
+from roboflow.lerobot.stats import (
+    FeatureStats,
+    image_stats_from_counts,
+    level_counts,
+    pixel_stride,
+    sample_indices,
+)
+
+__all__ = ["IMAGE_TYPE", "decode_image", "hf_schema_metadata", "image_keys", "image_stats_of_rows", "iter_images"]
+
+#: The parquet type of an ``image`` feature.
+IMAGE_TYPE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+#: Rows of images decoded at a time.
+_IMAGE_BATCH_ROWS = 64
+
+
+def image_keys(features: Mapping[str, Any]) -> list[str]:
+    """The ``image`` features, in info.json order."""
+    return [key for key, feature in features.items() if feature.get("dtype") == "image"]
+
+
+def decode_image(cell: Mapping[str, Any] | None, where: str) -> np.ndarray:
+    """The picture of one ``image`` cell as ``(H, W, 3)`` uint8 RGB (gray pictures repeated, as PIL's
+    ``convert("RGB")`` in lerobot's loader).
+
+    Raises:
+        DatasetError: The cell is empty or holds no decodable PNG or JPEG.
+    """
+    data = None if cell is None else cell.get("bytes")
+    if not data:
+        raise DatasetError("an image cell holds no bytes (lerobot keeps the picture in the row)", path=where)
+    try:
+        image = ImageDecoder(where, "sensor_msgs/msg/CompressedImage")({"data": data, "format": ""}, 0)
+    except (SourceError, ConfigError) as err:
+        raise DatasetError(f"unreadable image: {err.message}", path=where) from err
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    return image
+
+
+def iter_images(path: Any, key: str, rows: range, where: str) -> Iterator[np.ndarray]:
+    """Decode the pictures of column ``key`` in rows ``rows`` of a parquet file, in order."""
+    with pq.ParquetFile(path) as parquet:
+        position = 0
+        for batch in parquet.iter_batches(batch_size=_IMAGE_BATCH_ROWS, columns=[key]):
+            for offset, cell in enumerate(batch.column(0).to_pylist()):
+                if position + offset in rows:
+                    yield decode_image(cell, f"{where} {key} row {position + offset}")
+            position += batch.num_rows
+            if position >= rows.stop:
+                return
+
+
+def image_stats_of_rows(path: Any, key: str, start: int, length: int, where: str) -> FeatureStats:
+    """lerobot's image stats of one episode's pictures: sampled frames, pixel stride, per channel in [0, 1]."""
+    sampled = {start + k for k in sample_indices(length)}
+    counts: np.ndarray | None = None
+    for row, image in enumerate(iter_images(path, key, range(start, start + length), where), start):
+        if row in sampled:
+            stride = pixel_stride(image.shape[0], image.shape[1])
+            levels = level_counts(image[::stride, ::stride])
+            counts = levels if counts is None else counts + levels
+    if counts is None:
+        raise DatasetError(f"no pictures in column {key!r}", path=where)
+    return image_stats_from_counts(counts, len(sampled))
+
+
+def hf_schema_metadata(features: Mapping[str, Any]) -> dict[bytes, bytes]:
+    """The ``huggingface`` parquet schema metadata lerobot's data files carry, for the columns of ``features``.
+
+    lerobot 0.3.x loads data files with ``datasets`` and no features of its own, so an image column is read
+    as pictures only when this metadata says it is an ``Image``.
+    """
+    described: dict[str, Any] = {}
+    for key, feature in features.items():
+        dtype, shape = feature["dtype"], list(feature["shape"])
+        if dtype == "video":
+            continue
+        if dtype == "image":
+            described[key] = {"_type": "Image"}
+        elif shape == [1]:
+            described[key] = {"dtype": dtype, "_type": "Value"}
+        else:
+            described[key] = {"feature": {"dtype": dtype, "_type": "Value"}, "length": shape[0], "_type": "Sequence"}
+    return {b"huggingface": json.dumps({"info": {"features": described}}).encode()}
