@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -25,8 +25,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from roboflow.errors import DatasetError
 from roboflow.lerobot import layout
 from roboflow.lerobot.assemble import Assembler, DatasetHeader, FileLimits, open_assembler, prepare_output
+from roboflow.lerobot.imagevideo import ImagesToVideo
 from roboflow.lerobot.reader import open_dataset
 from roboflow.lerobot.validate import validate_dataset
+from roboflow.media.settings import VideoSettings
 
 if TYPE_CHECKING:
     from roboflow.storage import StorageOptions
@@ -141,6 +143,7 @@ def merge_datasets(
     provenance: Mapping[str, Any] | None = None,
     io: MergeIO | None = None,
     overwrite: bool = False,
+    images_to_video: VideoSettings | None = None,
 ) -> MergeResult:
     """Merge ``shards`` (in this order) into a new dataset at ``out``.
 
@@ -155,6 +158,8 @@ def merge_datasets(
             ``provenance`` the file is written only if a shard has one.
         io: How locations are reached (default :class:`StorageIO` with default options).
         overwrite: Replace an existing output.
+        images_to_video: Encode ``image`` features (pictures in the rows) into videos with these settings;
+            None keeps them as ``image`` features.
 
     Raises:
         DatasetError: No shards, an invalid shard, or shards that differ in fps, robot type or features
@@ -169,7 +174,10 @@ def merge_datasets(
     firsts: list[int] = []
     entries: list[dict[str, Any]] = []
     carries_provenance = provenance is not None
-    with io.output(out, overwrite=overwrite) as out_dir:
+    converter: ImagesToVideo | None = None
+    with io.output(out, overwrite=overwrite) as out_dir, tempfile.TemporaryDirectory(
+        prefix="roboflow-merge-images-"
+    ) as work:
         try:
             for location in shards:
                 with io.shard(location) as shard_dir:
@@ -180,11 +188,17 @@ def merge_datasets(
                     dataset = open_dataset(shard_dir)
                     if header is None:
                         header = dataset.header
-                        assembler = open_assembler(out_dir, header, format=format, limits=limits)
+                        if images_to_video is not None:
+                            converter = ImagesToVideo(Path(work), header, images_to_video)
                     else:
                         _check_compatible(header, dataset.header, location)
-                    assert assembler is not None
-                    added = [assembler.add(part) for part in dataset.parts(origin=location)]
+                    added = []
+                    for part in dataset.parts(origin=location):
+                        with converter.convert(part) if converter else nullcontext(part) as ready:
+                            if assembler is None:
+                                output = converter.header if converter and converter.header else header
+                                assembler = open_assembler(out_dir, output, format=format, limits=limits)
+                            added.append(assembler.add(ready))
                     firsts.append(added[0])
                     entry, found = _shard_provenance(shard_dir, location)
                     carries_provenance = carries_provenance or found
