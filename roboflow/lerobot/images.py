@@ -1,4 +1,4 @@
-"""``image`` features: camera frames stored in the data rows as PNG or JPEG bytes (lerobot's ``dtype: "image"``).
+"""``image`` features: camera frames kept in the data rows as PNG or JPEG bytes (``dtype: "image"``).
 
 lerobot writes such a feature as a ``struct<bytes: binary, path: string>`` column (the ``datasets`` Image
 type) and, for lerobot 0.3.x to load it back as images, names it in the parquet file's ``huggingface``
@@ -26,7 +26,14 @@ from roboflow.lerobot.stats import (
     sample_indices,
 )
 
-__all__ = ["IMAGE_TYPE", "decode_image", "hf_schema_metadata", "image_keys", "image_stats_of_rows", "iter_images"]
+__all__ = [
+    "IMAGE_TYPE",
+    "decode_image",
+    "hf_schema_metadata",
+    "image_keys",
+    "image_stats_of_rows",
+    "iter_images",
+]
 
 #: The parquet type of an ``image`` feature.
 IMAGE_TYPE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
@@ -72,7 +79,7 @@ def iter_images(path: Any, key: str, rows: range, where: str) -> Iterator[np.nda
 
 
 def image_stats_of_rows(path: Any, key: str, start: int, length: int, where: str) -> FeatureStats:
-    """lerobot's image stats of one episode's pictures: sampled frames, pixel stride, per channel in [0, 1]."""
+    """lerobot's image stats of one episode's pictures: sampled frames, pixel stride, per channel, [0, 1]."""
     sampled = {start + k for k in sample_indices(length)}
     counts: np.ndarray | None = None
     for row, image in enumerate(iter_images(path, key, range(start, start + length), where), start):
@@ -86,7 +93,7 @@ def image_stats_of_rows(path: Any, key: str, start: int, length: int, where: str
 
 
 def hf_schema_metadata(features: Mapping[str, Any]) -> dict[bytes, bytes]:
-    """The ``huggingface`` parquet schema metadata lerobot's data files carry, for the columns of ``features``.
+    """The ``huggingface`` parquet schema metadata of lerobot's data files, for the columns of ``features``.
 
     lerobot 0.3.x loads data files with ``datasets`` and no features of its own, so an image column is read
     as pictures only when this metadata says it is an ``Image``.
@@ -101,5 +108,9 @@ def hf_schema_metadata(features: Mapping[str, Any]) -> dict[bytes, bytes]:
         elif shape == [1]:
             described[key] = {"dtype": dtype, "_type": "Value"}
         else:
-            described[key] = {"feature": {"dtype": dtype, "_type": "Value"}, "length": shape[0], "_type": "Sequence"}
+            described[key] = {
+                "feature": {"dtype": dtype, "_type": "Value"},
+                "length": shape[0],
+                "_type": "Sequence",
+            }
     return {b"huggingface": json.dumps({"info": {"features": described}}).encode()}

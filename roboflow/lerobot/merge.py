@@ -247,7 +247,8 @@ def feature_difference(first: Mapping[str, Any], other: Mapping[str, Any]) -> st
         if extra:
             return f"feature {extra[0]!r} is not in the first shard"
         position = next(i for i, (a, b) in enumerate(zip(first, other, strict=True)) if a != b)
-        return f"features are in another order: {list(other)[position]!r} where the first shard has {list(first)[position]!r}"
+        found, expected = list(other)[position], list(first)[position]
+        return f"features are in another order: {found!r} where the first shard has {expected!r}"
     for key, want in first.items():
         have = other[key]
         for field in ("dtype", "shape", "names"):
@@ -256,7 +257,8 @@ def feature_difference(first: Mapping[str, Any], other: Mapping[str, Any]) -> st
         info, other_info = want.get("info") or {}, have.get("info") or {}
         for name in [*info, *(name for name in other_info if name not in info)]:
             if other_info.get(name) != info.get(name):
-                return f"feature {key!r} has {name} {other_info.get(name)!r}, the first shard {info.get(name)!r}"
+                have_info, want_info = other_info.get(name), info.get(name)
+                return f"feature {key!r} has {name} {have_info!r}, the first shard {want_info!r}"
     return None
 
 

@@ -47,7 +47,8 @@ def complete_stats(part: EpisodePart, header: DatasetHeader) -> EpisodePart:
             stats[key] = _video_stats(part.videos[key], features[key]["shape"], header.fps)
         elif features[key]["dtype"] == "image":
             rows = part.rows
-            stats[key] = image_stats_of_rows(rows.path, key, rows.start, rows.length, part.origin or str(rows.path))
+            where = part.origin or str(rows.path)
+            stats[key] = image_stats_of_rows(rows.path, key, rows.start, rows.length, where)
     return dataclasses.replace(part, stats=stats)
 
 

@@ -2,15 +2,16 @@
 
 Run it with the python of a lerobot venv (never the project's interpreter); it needs nothing from roboflow::
 
-    /opt/lerobot04/bin/python tests/compat/lerobot_write.py JOB.json     # v3.0 with lerobot 0.4.x
-    /opt/lerobot03/bin/python tests/compat/lerobot_write.py JOB.json     # v2.1 with lerobot 0.3.x
+    /opt/lerobot04/bin/python tests/compat/lerobot_write.py JOB.json [JOB.json...]    # v3.0, lerobot 0.4.x
+    /opt/lerobot03/bin/python tests/compat/lerobot_write.py JOB.json [JOB.json...]    # v2.1, lerobot 0.3.x
 
 ``JOB.json`` holds ``root`` (the dataset directory to create), ``fps``, ``robot_type``, ``features`` (lerobot's
 feature dicts, without its default columns), ``tasks`` (one list of task strings per episode, one per frame),
 ``strings`` (values of ``string`` features, one list per feature over all frames) and ``arrays`` (an ``.npz``
 with one array per other feature over all frames: images ``(N, H, W, 3)`` uint8, numbers ``(N, *shape)``).
 Every frame goes through ``LeRobotDataset.create`` + ``add_frame`` + ``save_episode`` (+ ``finalize`` where
-it exists). Prints one JSON line: the lerobot version and the root.
+it exists). Several jobs in one run share the (slow) import of torch and lerobot. Prints one JSON line per
+job: the lerobot version and the root.
 """
 
 from __future__ import annotations
@@ -62,12 +63,16 @@ def write(job: dict[str, Any]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    job = json.loads(Path(argv[1]).read_text())
     os.environ["HF_HUB_OFFLINE"] = "1"
     with tempfile.TemporaryDirectory(prefix="lerobot-write-") as home:
         os.environ.setdefault("HF_HOME", home)
-        write(job)
-    print(json.dumps({"lerobot": importlib.metadata.version("lerobot"), "root": job["root"]}))
+        for name in argv[1:]:
+            job = json.loads(Path(name).read_text())
+            write(job)
+            print(
+                json.dumps({"lerobot": importlib.metadata.version("lerobot"), "root": job["root"]}),
+                flush=True,
+            )
     return 0
 
 

@@ -116,13 +116,17 @@ def test_auto_falls_back_to_libsvtav1_and_says_so() -> None:
     resolved = resolve_encoder(VideoSettings(codec="auto", qp=30))
     assert resolved.settings == VideoSettings(codec=AUTO_FALLBACK)
     assert resolved.note is not None
-    assert resolved.note.startswith(f"video codec auto: {AUTO_FALLBACK} (no hardware encoder opens here; tried ")
+    assert resolved.note.startswith(
+        f"video codec auto: {AUTO_FALLBACK} (no hardware encoder opens here; tried "
+    )
     assert "h264_nvenc" in resolved.note
 
 
 def test_named_hardware_encoder_without_hardware_fails_at_config_check() -> None:
     unavailable("hevc_nvenc")
-    with pytest.raises(ConfigError, match=r"\[video\]: video codec 'hevc_nvenc' cannot encode on this machine"):
+    with pytest.raises(
+        ConfigError, match=r"\[video\]: video codec 'hevc_nvenc' cannot encode on this machine"
+    ):
         parse_config(MINIMAL + '[video]\ncodec = "hevc_nvenc"\nqp = 20\n')
 
 
