@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import shutil
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,6 +31,7 @@ from roboflow.lerobot.layout import (
     INFO_PATH,
 )
 from roboflow.lerobot.metafiles import write_json
+from roboflow.lerobot.rows import RowSlice, read_rows
 from roboflow.lerobot.stats import Stats, feature_stats
 from roboflow.lerobot.validate_common import same_column_type
 from roboflow.lerobot.videocat import VideoSlice
@@ -57,19 +58,6 @@ __all__ = [
 
 #: Output version -> "module:class" of its assembler.
 FORMATS = {"v3.0": "roboflow.lerobot.v30:V30Assembler", "v2.1": "roboflow.lerobot.v21:V21Assembler"}
-
-#: Rows copied at a time (and at most per row group of an output file).
-_BATCH_ROWS = 16384
-
-
-@dataclass(frozen=True, slots=True)
-class RowSlice:
-    """Rows ``start .. start + length - 1`` of the parquet file ``path``."""
-
-    path: Path
-    start: int
-    length: int
-
 
 @dataclass(frozen=True, slots=True)
 class EpisodePart:
@@ -292,28 +280,6 @@ class CopiedRows:
 
     tasks: tuple[str, ...]
     stats: Stats
-
-
-def read_rows(rows: RowSlice) -> Iterator[pa.RecordBatch]:
-    """The rows of a slice as batches, reading only the row groups it overlaps."""
-    with pq.ParquetFile(rows.path) as parquet:
-        groups: list[int] = []
-        first = 0
-        group_start = 0
-        for number in range(parquet.metadata.num_row_groups):
-            count = parquet.metadata.row_group(number).num_rows
-            if group_start + count > rows.start and group_start < rows.start + rows.length:
-                if not groups:
-                    first = group_start
-                groups.append(number)
-            group_start += count
-        position = first
-        for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, row_groups=groups):
-            lo = max(rows.start - position, 0)
-            hi = min(rows.start + rows.length - position, batch.num_rows)
-            position += batch.num_rows
-            if hi > lo:
-                yield batch.slice(lo, hi - lo)
 
 
 def copy_rows(

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from roboflow.errors import ConfigError, DatasetError, SourceError
 from roboflow.features.images import ImageDecoder
+from roboflow.lerobot.rows import RowSlice, read_rows
 from roboflow.lerobot.stats import (
     FeatureStats,
     image_stats_from_counts,
@@ -65,25 +65,21 @@ def decode_image(cell: Mapping[str, Any] | None, where: str) -> np.ndarray:
     return image
 
 
-def iter_images(path: Any, key: str, rows: range, where: str) -> Iterator[np.ndarray]:
-    """Decode the pictures of column ``key`` in rows ``rows`` of a parquet file, in order."""
-    with pq.ParquetFile(path) as parquet:
-        position = 0
-        for batch in parquet.iter_batches(batch_size=_IMAGE_BATCH_ROWS, columns=[key]):
-            for offset, cell in enumerate(batch.column(0).to_pylist()):
-                if position + offset in rows:
-                    yield decode_image(cell, f"{where} {key} row {position + offset}")
-            position += batch.num_rows
-            if position >= rows.stop:
-                return
+def iter_images(rows: RowSlice, key: str, where: str) -> Iterator[np.ndarray]:
+    """Decode the pictures of column ``key`` in the rows of ``rows``, in order."""
+    number = 0
+    for batch in read_rows(rows, columns=[key], batch_rows=_IMAGE_BATCH_ROWS):
+        for cell in batch.column(0).to_pylist():
+            yield decode_image(cell, f"{where} {key} frame {number}")
+            number += 1
 
 
-def image_stats_of_rows(path: Any, key: str, start: int, length: int, where: str) -> FeatureStats:
+def image_stats_of_rows(rows: RowSlice, key: str, where: str) -> FeatureStats:
     """lerobot's image stats of one episode's pictures: sampled frames, pixel stride, per channel, [0, 1]."""
-    sampled = {start + k for k in sample_indices(length)}
+    sampled = set(sample_indices(rows.length))
     counts: np.ndarray | None = None
-    for row, image in enumerate(iter_images(path, key, range(start, start + length), where), start):
-        if row in sampled:
+    for number, image in enumerate(iter_images(rows, key, where)):
+        if number in sampled:
             stride = pixel_stride(image.shape[0], image.shape[1])
             levels = level_counts(image[::stride, ::stride])
             counts = levels if counts is None else counts + levels

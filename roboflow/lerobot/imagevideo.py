@@ -70,8 +70,8 @@ class ImagesToVideo:
     def _rows(self, part: EpisodePart, path: Path) -> RowSlice:
         writer: pq.ParquetWriter | None = None
         try:
-            for batch in read_rows(part.rows):
-                kept = batch.select([name for name in batch.schema.names if name not in self.keys])
+            columns = [name for name in pq.read_schema(part.rows.path).names if name not in self.keys]
+            for kept in read_rows(part.rows, columns=columns):
                 if writer is None:
                     writer = pq.ParquetWriter(path, kept.schema.with_metadata(None))
                 writer.write_batch(kept)
@@ -84,9 +84,7 @@ class ImagesToVideo:
         height, width, _ = self.source.features[key]["shape"]
         encoder = VideoEncoder(path, width=width, height=height, fps=self.source.fps, settings=self.settings)
         try:
-            rows = part.rows
-            where = part.origin or str(rows.path)
-            for image in iter_images(rows.path, key, range(rows.start, rows.start + rows.length), where):
+            for image in iter_images(part.rows, key, part.origin or str(part.rows.path)):
                 encoder.encode(to_video_frame(image, PixelLayout.RGB))
             encoder.close()
         except BaseException:

@@ -47,15 +47,14 @@ def complete_stats(part: EpisodePart, header: DatasetHeader) -> EpisodePart:
             stats[key] = _video_stats(part.videos[key], features[key]["shape"], header.fps)
         elif features[key]["dtype"] == "image":
             rows = part.rows
-            where = part.origin or str(rows.path)
-            stats[key] = image_stats_of_rows(rows.path, key, rows.start, rows.length, where)
+            stats[key] = image_stats_of_rows(rows, key, part.origin or str(rows.path))
     return dataclasses.replace(part, stats=stats)
 
 
 def _row_stats(part: EpisodePart, columns: list[str]) -> Stats:
     if not columns:
         return {}
-    batches = [batch.select(columns) for batch in read_rows(part.rows)]
+    batches = list(read_rows(part.rows, columns=columns))
     stats: Stats = {}
     for column in columns:
         stats[column] = feature_stats(
