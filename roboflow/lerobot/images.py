@@ -28,7 +28,6 @@ from roboflow.lerobot.stats import (
 
 __all__ = [
     "IMAGE_TYPE",
-    "decode_image",
     "hf_schema_metadata",
     "image_keys",
     "image_stats_of_rows",
@@ -46,31 +45,27 @@ def image_keys(features: Mapping[str, Any]) -> list[str]:
     return [key for key, feature in features.items() if feature.get("dtype") == "image"]
 
 
-def decode_image(cell: Mapping[str, Any] | None, where: str) -> np.ndarray:
-    """The picture of one ``image`` cell as ``(H, W, 3)`` uint8 RGB (gray pictures repeated, as PIL's
-    ``convert("RGB")`` in lerobot's loader).
+def iter_images(rows: RowSlice, key: str, where: str) -> Iterator[np.ndarray]:
+    """The pictures of column ``key`` in ``rows``, in order, each as ``(H, W, 3)`` uint8 RGB (gray pictures
+    repeated, as PIL's ``convert("RGB")`` in lerobot's loader).
 
     Raises:
-        DatasetError: The cell is empty or holds no decodable PNG or JPEG.
+        DatasetError: A cell is empty or holds no decodable PNG or JPEG.
     """
-    data = None if cell is None else cell.get("bytes")
-    if not data:
-        raise DatasetError("an image cell holds no bytes (lerobot keeps the picture in the row)", path=where)
-    try:
-        image = ImageDecoder(where, "sensor_msgs/msg/CompressedImage")({"data": data, "format": ""}, 0)
-    except (SourceError, ConfigError) as err:
-        raise DatasetError(f"unreadable image: {err.message}", path=where) from err
-    if image.ndim == 2:
-        image = np.repeat(image[:, :, None], 3, axis=2)
-    return image
-
-
-def iter_images(rows: RowSlice, key: str, where: str) -> Iterator[np.ndarray]:
-    """Decode the pictures of column ``key`` in the rows of ``rows``, in order."""
+    decoder = ImageDecoder(f"{where} {key}", "sensor_msgs/msg/CompressedImage")
     number = 0
     for batch in read_rows(rows, columns=[key], batch_rows=_IMAGE_BATCH_ROWS):
         for cell in batch.column(0).to_pylist():
-            yield decode_image(cell, f"{where} {key} frame {number}")
+            data = None if cell is None else cell.get("bytes")
+            if not data:
+                raise DatasetError(f"{key} frame {number}: no picture bytes in the row", path=where)
+            try:
+                image = decoder({"data": data, "format": ""}, 0)
+            except (SourceError, ConfigError) as err:
+                raise DatasetError(
+                    f"{key} frame {number}: unreadable picture ({err.message})", path=where
+                ) from err
+            yield np.repeat(image[:, :, None], 3, axis=2) if image.ndim == 2 else image
             number += 1
 
 

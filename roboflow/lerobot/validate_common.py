@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from roboflow.errors import DatasetError
+from roboflow.lerobot.images import IMAGE_TYPE
 from roboflow.lerobot.spec import DEFAULT_FEATURES
 from roboflow.lerobot.videoprobe import VideoProbe, probe_video
 
@@ -59,7 +60,6 @@ _SCALAR_TYPES = {
     "bool": pa.bool_(),
     "string": pa.string(),
 }
-_IMAGE_TYPE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +147,7 @@ def column_types(features: Mapping[str, Any]) -> dict[str, pa.DataType | None]:
             continue
         dtype, shape = feature.get("dtype"), feature.get("shape") or [1]
         if dtype == "image":
-            types[name] = _IMAGE_TYPE
+            types[name] = IMAGE_TYPE
         elif dtype in _SCALAR_TYPES and len(shape) == 1:
             scalar = _SCALAR_TYPES[dtype]
             types[name] = scalar if shape == [1] else pa.list_(scalar, shape[0])

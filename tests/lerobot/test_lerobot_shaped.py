@@ -229,3 +229,26 @@ def test_validate_still_rejects_what_lerobot_cannot_load(written: dict[str, Any]
     assert any("'stats/observation.step/min' has type list<element: string>" in p for p in problems), problems
     assert any("'stats/action/count' has type list<element: double>" in p for p in problems), problems
     assert any(f"column '{CAMERA}' has type binary" in p for p in problems), problems
+
+
+def test_a_damaged_picture_is_one_error_naming_episode_and_frame(
+    written: dict[str, Any], tmp_path: Path
+) -> None:
+    import shutil
+
+    import pyarrow as pa
+
+    root = tmp_path / "damaged"
+    shutil.copytree(written["v2.1-image"][0], root)
+    data = root / "data/chunk-000/episode_000001.parquet"
+    table = pq.read_table(data)
+    cells = table.column(CAMERA).to_pylist()
+    cells[5] = {"bytes": b"\x89PNG\r\n\x1a\n-damaged", "path": "frame-000005.png"}
+    index = table.schema.get_field_index(CAMERA)
+    pq.write_table(
+        table.set_column(index, CAMERA, pa.array(cells, type=table.schema.field(CAMERA).type)), data
+    )
+    with pytest.raises(
+        DatasetError, match=rf"episode 1: {CAMERA} frame 5: unreadable picture \(.*corrupt PNG"
+    ):
+        merge_datasets([str(root)], str(tmp_path / "out"), format="v3.0")
