@@ -6,12 +6,14 @@ does not open skip where it does.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
+from roboflow.cli import main
 from roboflow.config import parse_config
 from roboflow.errors import ConfigError
 from roboflow.media.encoder import VideoEncoder
@@ -19,6 +21,7 @@ from roboflow.media.frames import PixelLayout, to_video_frame
 from roboflow.media.hardware import probe_encoder, resolve_encoder
 from roboflow.media.probe import video_info
 from roboflow.media.settings import AUTO_FALLBACK, HARDWARE_ORDER, VideoSettings
+from roboflow.synth import CameraSpec, SynthSpec, write_recording
 
 MINIMAL = """
 [dataset]
@@ -147,3 +150,49 @@ def test_encoder_resolves_auto_and_writes_a_readable_video(tmp_path: Path) -> No
         encoder.encode(to_video_frame(np.full((48, 64, 3), 40 * k, dtype=np.uint8), PixelLayout.RGB))
     assert encoder.close() == 4
     assert video_info(path)["video.codec"] == chosen.spec.canonical
+
+
+def demo_config(tmp_path: Path, video: str) -> Path:
+    """examples/demo.toml with another [video] table."""
+    text = (Path(__file__).resolve().parents[2] / "examples" / "demo.toml").read_text()
+    head, _, _ = text.partition("[video]")
+    path = tmp_path / "demo.toml"
+    path.write_text(f"{head}[video]\n{video}\n")
+    return path
+
+
+def run(*args: str) -> int:
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args])
+        raise SystemExit(0)
+    return int(exit_info.value.code or 0)
+
+
+def test_convert_says_which_encoder_auto_chose(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cameras = (CameraSpec("cam_high", "jpeg", 64, 48), CameraSpec("cam_wrist", "rgb8", 64, 48))
+    write_recording(tmp_path / "demo.mcap", SynthSpec(duration_s=0.5, cameras=cameras))
+    config = demo_config(tmp_path, 'codec = "auto"\npreset = "13"')
+    out = tmp_path / "out"
+    assert (
+        run("convert", str(tmp_path / "demo.mcap"), "-c", str(config), "-o", str(out), "--no-progress") == 0
+    )
+    chosen = resolve_encoder(VideoSettings(codec="auto", preset="13"))
+    assert f"roboflow: {chosen.note}\n" in capsys.readouterr().err
+    info = json.loads((out / "meta/info.json").read_text())
+    assert (
+        info["features"]["observation.images.cam_high"]["info"]["video.codec"]
+        == chosen.settings.spec.canonical
+    )
+
+
+def test_convert_refuses_a_hardware_codec_before_reading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unavailable("h264_nvenc")
+    config = demo_config(tmp_path, 'codec = "h264_nvenc"\nqp = 20')
+    assert run("convert", str(tmp_path / "missing.mcap"), "-c", str(config), "-o", str(tmp_path / "out")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(
+        f"roboflow: error: {config}: [video]: video codec 'h264_nvenc' cannot encode on this machine"
+    )
