@@ -8,8 +8,9 @@ from typing import Any, TypeVar
 
 import click
 
-from roboflow.config import FORMATS, Config, load_config
+from roboflow.config import FORMATS, Config, load_config, video_settings
 from roboflow.errors import ConfigError
+from roboflow.media.hardware import resolve_encoder
 
 __all__ = ["config_warnings", "conversion_options", "load_inputs"]
 
@@ -44,6 +45,9 @@ def load_inputs(config_path: Path, inputs: tuple[str, ...]) -> tuple[Config, tup
     config = load_config(config_path)
     for warning in config_warnings(config):
         click.echo(f"roboflow: warning: {config_path}: {warning}", err=True)
+    encoder = resolve_encoder(video_settings(config.video))
+    if encoder.note:
+        click.echo(f"roboflow: {encoder.note}", err=True)
     if inputs:
         return config, inputs
     if config.source.path is None:

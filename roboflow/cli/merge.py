@@ -21,6 +21,11 @@ __all__ = ["merge"]
     help="Version of the merged dataset.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace the output directory if it holds files.")
+@click.option(
+    "--images-to-video",
+    is_flag=True,
+    help="Encode image features (pictures in the rows) into videos (libx264); default: keep them as images.",
+)
 @click.option("--data-file-mb", type=float, default=None, help="v3.0: start a new data file at this size.")
 @click.option("--video-file-mb", type=float, default=None, help="v3.0: start a new video file at this size.")
 @click.option(
@@ -34,6 +39,7 @@ def merge(
     out: str,
     format_: str,
     overwrite: bool,
+    images_to_video: bool,
     data_file_mb: float | None,
     video_file_mb: float | None,
     provenance_json: str | None,
@@ -43,11 +49,13 @@ def merge(
     SHARDS and the output are directories or storage URLs (s3://bucket/prefix, oss://bucket/prefix;
     endpoints and credentials from the environment). Shards may be v3.0 or v2.1 and must share fps,
     robot type and features. Episodes are renumbered in shard order; videos are joined without re-encoding.
+    To convert a dataset between versions, merge it alone: ``roboflow merge DS -o OUT --format v2.1``.
     """
     from roboflow.errors import ConfigError
     from roboflow.lerobot.assemble import FileLimits
     from roboflow.lerobot.layout import DEFAULT_DATA_FILE_SIZE_IN_MB, DEFAULT_VIDEO_FILE_SIZE_IN_MB
     from roboflow.lerobot.merge import merge_datasets
+    from roboflow.media.settings import VideoSettings
 
     provenance = None
     if provenance_json is not None:
@@ -62,7 +70,13 @@ def merge(
         video_files_size_in_mb=video_file_mb or DEFAULT_VIDEO_FILE_SIZE_IN_MB,
     )
     result = merge_datasets(
-        list(shards), out, format=format_, limits=limits, provenance=provenance, overwrite=overwrite
+        list(shards),
+        out,
+        format=format_,
+        limits=limits,
+        provenance=provenance,
+        overwrite=overwrite,
+        images_to_video=VideoSettings() if images_to_video else None,
     )
     info = result.info
     click.echo(

@@ -164,6 +164,7 @@ class VideoConfig:
     pix_fmt: str | None = None
     threads: int | None = None
     passthrough: bool = False  #: video camera topics: copy packets instead of decoding and re-encoding
+    qp: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from roboflow.config.model import (
 )
 from roboflow.decode.fields import compile_field_path
 from roboflow.errors import ConfigError, SourceError
+from roboflow.media.hardware import resolve_encoder
 from roboflow.media.settings import VideoSettings
 
 __all__ = ["FORMATS", "MAX_CONFIG_BYTES", "closest", "load_config", "parse_config", "video_settings"]
@@ -222,7 +223,7 @@ class _Table:
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "source": ("type", "path", "topics", "timeline", "timeline_rate"),
     "dataset": ("name", "fps", "robot_type", "task", "task_topic", "format", "time"),
-    "video": ("codec", "crf", "preset", "gop", "pix_fmt", "threads", "passthrough"),
+    "video": ("codec", "crf", "qp", "preset", "gop", "pix_fmt", "threads", "passthrough"),
     "flushing": ("max_frames_per_chunk", "max_memory_bytes"),
     "streaming": ("finalize_metadata_in_coordinator",),
     "episodes": ("split", "gap_s", "topic", "min_frames"),
@@ -264,9 +265,10 @@ def _video(t: _Table) -> VideoConfig:
         pix_fmt=t.text("pix_fmt"),
         threads=t.integer("threads", minimum=1),
         passthrough=t.flag("passthrough", False),
+        qp=t.integer("qp", minimum=0),
     )
     try:
-        video_settings(video)
+        resolve_encoder(video_settings(video))  # a named hardware encoder must open here
     except ConfigError as err:
         raise ConfigError(f"[video]: {err.message}", path=t.origin, hint=err.hint) from err
     return video
@@ -278,7 +280,7 @@ def video_settings(video: VideoConfig) -> VideoSettings:
     Raises:
         ConfigError: An unknown codec or pixel format, or a value out of range.
     """
-    given = {key: getattr(video, key) for key in ("codec", "crf", "preset", "gop", "pix_fmt", "threads")}
+    given = {key: getattr(video, key) for key in ("codec", "crf", "qp", "preset", "gop", "pix_fmt", "threads")}
     return VideoSettings(**{key: value for key, value in given.items() if value is not None})
 
 

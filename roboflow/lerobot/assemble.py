@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import shutil
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from roboflow.errors import DatasetError
+from roboflow.lerobot.images import hf_schema_metadata, image_keys
 from roboflow.lerobot.layout import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_DATA_FILE_SIZE_IN_MB,
@@ -30,7 +31,9 @@ from roboflow.lerobot.layout import (
     INFO_PATH,
 )
 from roboflow.lerobot.metafiles import write_json
+from roboflow.lerobot.rows import RowSlice, read_rows
 from roboflow.lerobot.stats import Stats, feature_stats
+from roboflow.lerobot.validate_common import same_column_type
 from roboflow.lerobot.videocat import VideoSlice
 
 __all__ = [
@@ -44,28 +47,17 @@ __all__ = [
     "TaskTable",
     "VideoSlice",
     "check_format",
+    "conform_rows",
     "copy_rows",
     "info_json",
     "open_assembler",
+    "output_schema",
     "prepare_output",
     "read_rows",
 ]
 
 #: Output version -> "module:class" of its assembler.
 FORMATS = {"v3.0": "roboflow.lerobot.v30:V30Assembler", "v2.1": "roboflow.lerobot.v21:V21Assembler"}
-
-#: Rows copied at a time (and at most per row group of an output file).
-_BATCH_ROWS = 16384
-
-
-@dataclass(frozen=True, slots=True)
-class RowSlice:
-    """Rows ``start .. start + length - 1`` of the parquet file ``path``."""
-
-    path: Path
-    start: int
-    length: int
-
 
 @dataclass(frozen=True, slots=True)
 class EpisodePart:
@@ -290,28 +282,6 @@ class CopiedRows:
     stats: Stats
 
 
-def read_rows(rows: RowSlice) -> Iterator[pa.RecordBatch]:
-    """The rows of a slice as batches, reading only the row groups it overlaps."""
-    with pq.ParquetFile(rows.path) as parquet:
-        groups: list[int] = []
-        first = 0
-        group_start = 0
-        for number in range(parquet.metadata.num_row_groups):
-            count = parquet.metadata.row_group(number).num_rows
-            if group_start + count > rows.start and group_start < rows.start + rows.length:
-                if not groups:
-                    first = group_start
-                groups.append(number)
-            group_start += count
-        position = first
-        for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, row_groups=groups):
-            lo = max(rows.start - position, 0)
-            hi = min(rows.start + rows.length - position, batch.num_rows)
-            position += batch.num_rows
-            if hi > lo:
-                yield batch.slice(lo, hi - lo)
-
-
 def copy_rows(
     part: EpisodePart,
     *,
@@ -333,9 +303,10 @@ def copy_rows(
     task_columns: list[np.ndarray] = []
     done = 0
     try:
-        for batch in read_rows(part.rows):
-            if not batch.schema.equals(schema, check_metadata=False):
-                raise DatasetError(f"rows have schema {batch.schema}, expected {schema}", path=where)
+        for read in read_rows(part.rows):
+            batch = conform_rows(read, schema)
+            if batch is None:
+                raise DatasetError(f"rows have schema {read.schema}, expected {schema}", path=where)
             local = batch.column("task_index").to_numpy(zero_copy_only=False)
             for value in _first_appearances(local):
                 if value not in local_to_global:
@@ -370,6 +341,31 @@ def copy_rows(
     stats = {key: dict(value) for key, value in part.stats.items()}
     stats.update({name: feature_stats(values) for name, values in renumbered.items()})
     return CopiedRows(tuple(episode_tasks), stats)
+
+
+def output_schema(rows: Path, features: Mapping[str, Any]) -> pa.Schema:
+    """The schema of the data files an assembler writes: the columns of the first episode's file ``rows``,
+    with lerobot's ``huggingface`` metadata when there are ``image`` features (lerobot 0.3 needs it to read
+    them as pictures) and none otherwise (each writer's own metadata names its own library version)."""
+    schema = pq.read_schema(rows)
+    return schema.with_metadata(hf_schema_metadata(features) if image_keys(features) else None)
+
+
+def conform_rows(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch | None:
+    """``batch`` with the types of ``schema``, or None if its columns differ in name, order or type.
+
+    Types that differ only in the name of a list's child field agree (lerobot 0.4 names it ``element``,
+    pyarrow ``item``).
+    """
+    if batch.schema.equals(schema, check_metadata=False):
+        return batch
+    if batch.schema.names != schema.names or not all(
+        same_column_type(have.type, want.type) for have, want in zip(batch.schema, schema, strict=True)
+    ):
+        return None
+    return pa.RecordBatch.from_arrays(
+        [column.cast(field.type) for column, field in zip(batch.columns, schema, strict=True)], schema=schema
+    )
 
 
 def _first_appearances(values: np.ndarray) -> list[int]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -26,13 +26,23 @@ from typing import TYPE_CHECKING, Any, Protocol
 from roboflow.errors import DatasetError
 from roboflow.lerobot import layout
 from roboflow.lerobot.assemble import Assembler, DatasetHeader, FileLimits, open_assembler, prepare_output
+from roboflow.lerobot.imagevideo import ImagesToVideo
 from roboflow.lerobot.reader import open_dataset
 from roboflow.lerobot.validate import validate_dataset
+from roboflow.media.settings import VideoSettings
 
 if TYPE_CHECKING:
     from roboflow.storage import StorageOptions
 
-__all__ = ["PROVENANCE_PATH", "LocalIO", "MergeIO", "MergeResult", "StorageIO", "merge_datasets"]
+__all__ = [
+    "PROVENANCE_PATH",
+    "LocalIO",
+    "MergeIO",
+    "MergeResult",
+    "StorageIO",
+    "feature_difference",
+    "merge_datasets",
+]
 
 #: Per-dataset provenance a shard may carry; merged into the output's file of the same name.
 PROVENANCE_PATH = "meta/roboflow.json"
@@ -132,6 +142,7 @@ def merge_datasets(
     provenance: Mapping[str, Any] | None = None,
     io: MergeIO | None = None,
     overwrite: bool = False,
+    images_to_video: VideoSettings | None = None,
 ) -> MergeResult:
     """Merge ``shards`` (in this order) into a new dataset at ``out``.
 
@@ -146,6 +157,8 @@ def merge_datasets(
             ``provenance`` the file is written only if a shard has one.
         io: How locations are reached (default :class:`StorageIO` with default options).
         overwrite: Replace an existing output.
+        images_to_video: Encode ``image`` features (pictures in the rows) into videos with these settings;
+            None keeps them as ``image`` features.
 
     Raises:
         DatasetError: No shards, an invalid shard, or shards that differ in fps, robot type or features
@@ -160,7 +173,10 @@ def merge_datasets(
     firsts: list[int] = []
     entries: list[dict[str, Any]] = []
     carries_provenance = provenance is not None
-    with io.output(out, overwrite=overwrite) as out_dir:
+    converter: ImagesToVideo | None = None
+    with io.output(out, overwrite=overwrite) as out_dir, tempfile.TemporaryDirectory(
+        prefix="roboflow-merge-images-"
+    ) as work:
         try:
             for location in shards:
                 with io.shard(location) as shard_dir:
@@ -171,11 +187,17 @@ def merge_datasets(
                     dataset = open_dataset(shard_dir)
                     if header is None:
                         header = dataset.header
-                        assembler = open_assembler(out_dir, header, format=format, limits=limits)
+                        if images_to_video is not None:
+                            converter = ImagesToVideo(Path(work), header, images_to_video)
                     else:
                         _check_compatible(header, dataset.header, location)
-                    assert assembler is not None
-                    added = [assembler.add(part) for part in dataset.parts(origin=location)]
+                    added = []
+                    for part in dataset.parts(origin=location):
+                        with converter.convert(part) if converter else nullcontext(part) as ready:
+                            if assembler is None:
+                                output = converter.header if converter and converter.header else header
+                                assembler = open_assembler(out_dir, output, format=format, limits=limits)
+                            added.append(assembler.add(ready))
                     firsts.append(added[0])
                     entry, found = _shard_provenance(shard_dir, location)
                     carries_provenance = carries_provenance or found
@@ -200,15 +222,43 @@ def _check_compatible(header: DatasetHeader, other: DatasetHeader, location: str
         raise DatasetError(
             f"has robot_type {other.robot_type!r}, the first shard has {header.robot_type!r}", path=location
         )
-    if dict(other.features) != dict(header.features):
-        keys = sorted(
-            key
-            for key in header.features.keys() | other.features.keys()
-            if header.features.get(key) != other.features.get(key)
-        )
+    difference = feature_difference(header.features, other.features)
+    if difference is not None:
         raise DatasetError(
-            f"has other features than the first shard: {', '.join(keys)} differ", path=location
+            f"has other features than the first shard: {difference}",
+            path=location,
+            hint='convert with the codec of the first shard ([video] codec, "libsvtav1" for lerobot\'s av1)'
+            if "video.codec" in difference
+            else None,
         )
+
+
+def feature_difference(first: Mapping[str, Any], other: Mapping[str, Any]) -> str | None:
+    """The first way in which the features of a shard (``other``) differ from the first shard's, in words,
+    or None when they agree: the same keys in the same order, each with the same dtype, shape and names,
+    and a video feature with the same ``info`` (info.json describes one stream per camera, codec included, as
+    lerobot's own merge requires)."""
+    if list(first) != list(other):
+        missing = [key for key in first if key not in other]
+        extra = [key for key in other if key not in first]
+        if missing:
+            return f"feature {missing[0]!r} is missing"
+        if extra:
+            return f"feature {extra[0]!r} is not in the first shard"
+        position = next(i for i, (a, b) in enumerate(zip(first, other, strict=True)) if a != b)
+        found, expected = list(other)[position], list(first)[position]
+        return f"features are in another order: {found!r} where the first shard has {expected!r}"
+    for key, want in first.items():
+        have = other[key]
+        for field in ("dtype", "shape", "names"):
+            if have.get(field) != want.get(field):
+                return f"feature {key!r} has {field} {have.get(field)!r}, the first shard {want.get(field)!r}"
+        info, other_info = want.get("info") or {}, have.get("info") or {}
+        for name in [*info, *(name for name in other_info if name not in info)]:
+            if other_info.get(name) != info.get(name):
+                have_info, want_info = other_info.get(name), info.get(name)
+                return f"feature {key!r} has {name} {have_info!r}, the first shard {want_info!r}"
+    return None
 
 
 def _shard_provenance(shard_dir: Path, location: str) -> tuple[dict[str, Any], bool]:

@@ -1,7 +1,8 @@
 """Recompute an episode's stats from its files, for sources whose stats lack keys the output needs.
 
 v2.1 datasets carry no quantiles; a v3.0 output needs them. Numeric features are recomputed from the
-episode's rows, cameras from its sampled video frames (decoded, so within codec error of the originals).
+episode's rows, video cameras from its sampled video frames (decoded, so within codec error of the
+originals), ``image`` cameras from the sampled pictures in its rows.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from roboflow.errors import DatasetError
 from roboflow.lerobot.assemble import DatasetHeader, EpisodePart, read_rows
+from roboflow.lerobot.images import image_stats_of_rows
 from roboflow.lerobot.stats import (
     STAT_KEYS,
     FeatureStats,
@@ -38,16 +40,21 @@ def complete_stats(part: EpisodePart, header: DatasetHeader) -> EpisodePart:
     needed = stats_features(features)
     if all(set(STAT_KEYS) <= set(part.stats.get(name, {})) for name in needed):
         return part
-    video_keys = [key for key in needed if features[key]["dtype"] == "video"]
-    numeric = [key for key in needed if key not in video_keys]
+    numeric = [key for key in needed if features[key]["dtype"] not in ("video", "image")]
     stats: Stats = _row_stats(part, numeric)
-    for key in video_keys:
-        stats[key] = video_stats(part.videos[key], features[key]["shape"], header.fps)
+    for key in needed:
+        if features[key]["dtype"] == "video":
+            stats[key] = video_stats(part.videos[key], features[key]["shape"], header.fps)
+        elif features[key]["dtype"] == "image":
+            rows = part.rows
+            stats[key] = image_stats_of_rows(rows, key, part.origin or str(rows.path))
     return dataclasses.replace(part, stats=stats)
 
 
 def _row_stats(part: EpisodePart, columns: list[str]) -> Stats:
-    batches = list(read_rows(part.rows))
+    if not columns:
+        return {}
+    batches = list(read_rows(part.rows, columns=columns))
     stats: Stats = {}
     for column in columns:
         stats[column] = feature_stats(

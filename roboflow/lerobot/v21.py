@@ -6,8 +6,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from roboflow.lerobot import layout
 from roboflow.lerobot.assemble import (
     AssemblerBase,
@@ -16,6 +14,7 @@ from roboflow.lerobot.assemble import (
     FileLimits,
     copy_rows,
     info_json,
+    output_schema,
 )
 from roboflow.lerobot.metafiles import open_parquet, partial_path, write_jsonl
 from roboflow.lerobot.stats import QUANTILE_KEYS, stats_to_json
@@ -56,7 +55,7 @@ class V21Assembler(AssemblerBase):
     def _append(self, part: EpisodePart) -> int:
         episode = len(self.episodes)
         if self.schema is None:
-            self.schema = pq.read_schema(part.rows.path)
+            self.schema = output_schema(part.rows.path, self.header.features)
         path = self.root / layout.v21_data_path(episode, self.limits.chunks_size)
         writer = open_parquet(partial_path(path), self.schema)
         try:

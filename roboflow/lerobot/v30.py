@@ -27,6 +27,7 @@ from roboflow.lerobot.assemble import (
     FileLimits,
     copy_rows,
     info_json,
+    output_schema,
 )
 from roboflow.lerobot.metafiles import open_parquet, partial_path, write_json, write_parquet
 from roboflow.lerobot.restats import complete_stats
@@ -163,7 +164,7 @@ class V30Assembler(AssemblerBase):
         part = complete_stats(part, self.header)
         episode = len(self.episodes)
         if self.schema is None:
-            self.schema = pq.read_schema(part.rows.path)
+            self.schema = output_schema(part.rows.path, self.header.features)
         chunk, file = self.data.place(part.length, self.schema)
         copied = copy_rows(
             part,

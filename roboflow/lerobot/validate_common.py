@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from roboflow.errors import DatasetError
+from roboflow.lerobot.images import IMAGE_TYPE
 from roboflow.lerobot.spec import DEFAULT_FEATURES
 from roboflow.lerobot.videoprobe import VideoProbe, probe_video
 
@@ -28,6 +29,7 @@ __all__ = [
     "check_video_content",
     "check_video_stream",
     "read_row_columns",
+    "same_column_type",
     "stats_features",
 ]
 
@@ -58,7 +60,6 @@ _SCALAR_TYPES = {
     "bool": pa.bool_(),
     "string": pa.string(),
 }
-_IMAGE_TYPE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +147,7 @@ def column_types(features: Mapping[str, Any]) -> dict[str, pa.DataType | None]:
             continue
         dtype, shape = feature.get("dtype"), feature.get("shape") or [1]
         if dtype == "image":
-            types[name] = _IMAGE_TYPE
+            types[name] = IMAGE_TYPE
         elif dtype in _SCALAR_TYPES and len(shape) == 1:
             scalar = _SCALAR_TYPES[dtype]
             types[name] = scalar if shape == [1] else pa.list_(scalar, shape[0])
@@ -166,7 +167,7 @@ def check_schema(relpath: str, schema: pa.Schema, features: Mapping[str, Any]) -
         problems.append(Problem(relpath, f"column {name!r} is not a feature of info.json"))
     for name, want in expected.items():
         have = found.get(name)
-        if want is not None and have is not None and not _same_type(have, want):
+        if want is not None and have is not None and not same_column_type(have, want):
             why = (
                 " (lerobot reads a feature of shape [1] as a plain column and cannot load a list of one)"
                 if pa.types.is_fixed_size_list(have) and have.list_size == 1 and not pa.types.is_nested(want)
@@ -176,9 +177,13 @@ def check_schema(relpath: str, schema: pa.Schema, features: Mapping[str, Any]) -
     return problems
 
 
-def _same_type(have: pa.DataType, want: pa.DataType) -> bool:
+def same_column_type(have: pa.DataType, want: pa.DataType) -> bool:
+    """Whether two column types hold the same values: list types may differ in the name of their child
+    field (lerobot 0.4 writes ``element``, pyarrow ``item``)."""
     if pa.types.is_fixed_size_list(have) and pa.types.is_fixed_size_list(want):
-        return bool(have.list_size == want.list_size and have.value_type == want.value_type)
+        return bool(have.list_size == want.list_size and same_column_type(have.value_type, want.value_type))
+    if pa.types.is_list(have) and pa.types.is_list(want):
+        return same_column_type(have.value_type, want.value_type)
     return bool(have == want)
 
 

@@ -174,18 +174,26 @@ def _check_episode_types(relpath: str, schema: pa.Schema, stats_names: list[str]
         elif name.endswith("_timestamp"):
             ok = pa.types.is_float64(kind)
         elif name.startswith("stats/"):
-            leaf = kind
-            while pa.types.is_list(leaf):
-                leaf = leaf.value_type
-            want_int = name.endswith("/count")
-            ok = pa.types.is_list(kind) and (
-                pa.types.is_int64(leaf) if want_int else pa.types.is_floating(leaf)
-            )
+            ok = pa.types.is_list(kind) and _stats_leaf_ok(kind, count=name.endswith("/count"))
         else:
             ok = pa.types.is_int64(kind)
         if not ok:
             problems.append(Problem(relpath, f"column {name!r} has type {kind}"))
     return problems
+
+
+def _stats_leaf_ok(kind: pa.DataType, *, count: bool) -> bool:
+    """Whether a ``stats/*`` column holds numbers lerobot can aggregate.
+
+    ``count`` is an integer. Every other stat is a number of any kind: lerobot 0.4 writes ``min``/``max`` in
+    the feature's own dtype (int64 for integer features, bool for bool features) and ``mean``/``std`` and the
+    quantiles as double; it reads them all back as numpy arrays.
+    """
+    while pa.types.is_list(kind):
+        kind = kind.value_type
+    if count:
+        return bool(pa.types.is_integer(kind))
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind))
 
 
 def _unflatten_stats(row: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -16,6 +16,7 @@ from types import MappingProxyType
 import av
 
 from roboflow.errors import DatasetError
+from roboflow.media.hardware import resolve_encoder
 from roboflow.media.settings import VideoSettings
 
 __all__ = ["MP4_OPTIONS", "TIME_BASE_MULTIPLIER", "VideoEncoder"]
@@ -41,13 +42,15 @@ class VideoEncoder:
         width: Frame width.
         height: Frame height.
         fps: Frame rate; frame k is shown at k/fps.
-        settings: Codec, crf, preset, gop, pix_fmt, threads.
+        settings: Codec, crf, preset, gop, pix_fmt, threads; ``codec = "auto"`` is resolved here
+            (:func:`~roboflow.media.hardware.resolve_encoder`, cached per process).
 
     Raises:
         DatasetError: The encoder cannot be opened with these settings.
     """
 
     def __init__(self, path: Path, *, width: int, height: int, fps: int, settings: VideoSettings) -> None:
+        settings = resolve_encoder(settings).settings
         self.path = path
         self.frames = 0
         self._fps = fps
@@ -65,7 +68,7 @@ class VideoEncoder:
             assert isinstance(stream, av.video.stream.VideoStream)
             stream.width = width
             stream.height = height
-            stream.pix_fmt = settings.pix_fmt
+            stream.pix_fmt = settings.input_pix_fmt
             stream.codec_context.time_base = Fraction(1, fps)
             stream.time_base = Fraction(1, fps * TIME_BASE_MULTIPLIER)
         except (av.FFmpegError, ValueError) as err:

@@ -27,6 +27,7 @@ from roboflow.errors import DatasetError, RoboflowError, SourceError
 from roboflow.features.plan import FeaturePlan
 from roboflow.lerobot.dataset import DatasetWriter
 from roboflow.lerobot.spec import FlushSettings
+from roboflow.media.hardware import resolve_encoder
 from roboflow.pipeline.clocks import ClockWatch, clock_names
 from roboflow.pipeline.episodes import EpisodeStream
 from roboflow.pipeline.recording import open_recording
@@ -119,7 +120,7 @@ class _ShardWriter:
         config = self.context.config
         return DatasetWriter(
             out, self.plan.dataset_spec(features), format=self.context.format,
-            video=video_settings(config.video),
+            video=resolve_encoder(video_settings(config.video)).settings,
             flushing=FlushSettings(config.flushing.max_frames_per_chunk, config.flushing.max_memory_bytes),
             overwrite=True,
         )

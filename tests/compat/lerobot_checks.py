@@ -155,6 +155,10 @@ def check_item(
         if key in INDEX_KEYS:
             continue
         value = item[key]
+        if feature["dtype"] == "string":
+            require(isinstance(value, str), stage, f"{where}: {key} is {type(value).__name__}, not a string")
+            arrays[f"{row}|{key}"] = value
+            continue
         require(
             isinstance(value, torch.Tensor), stage, f"{where}: {key} is {type(value).__name__}, not a tensor"
         )
@@ -186,6 +190,15 @@ def check_item(
                 f"{where}: {key} dtype {value.dtype}, info.json says float32",
             )
             require(bool(torch.isfinite(value).all()), stage, f"{where}: {key} holds NaN or infinity")
+            arrays[f"{row}|{key}"] = value.numpy()
+        else:  # integer and bool features come back in their own dtype
+            expected = () if shape == (1,) else shape
+            require(
+                tuple(value.shape) == expected and str(value.dtype) == f"torch.{feature['dtype']}",
+                stage,
+                f"{where}: {key} is {value.dtype} of shape {tuple(value.shape)}, info.json says "
+                f"{feature['dtype']} {list(shape)}",
+            )
             arrays[f"{row}|{key}"] = value.numpy()
     return {
         "index": row,
@@ -259,7 +272,7 @@ def check_stats(stats: Any, features: dict[str, dict[str, Any]], lerobot_version
     warnings = []
     require(isinstance(stats, dict), stage, f"meta.stats is {type(stats).__name__}, not a dict")
     for key, feature in features.items():
-        if key in INDEX_KEYS:
+        if key in INDEX_KEYS or feature["dtype"] == "string":  # lerobot keeps no stats of strings
             continue
         require(key in stats, stage, f"no stats for {key!r}")
         camera = feature["dtype"] in ("video", "image")

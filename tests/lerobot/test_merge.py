@@ -149,7 +149,13 @@ def test_mismatched_shards_are_named(shards: dict[str, Any], tmp_path: Path, kit
     )
     cases = [
         (other_fps, "has fps 15, the first shard has 10"),
-        (other_names, "has other features than the first shard: observation.state differ"),
+        (
+            other_names,
+            (
+                "has other features than the first shard: feature 'observation.state' has names "
+                r"\['x', 'y', 'z'\], the first shard \['j0', 'j1', 'j2'\]"
+            ),
+        ),
         (other_robot, "has robot_type 'otherbot', the first shard has 'testbot'"),
     ]
     for number, (spec, message) in enumerate(cases):
