@@ -99,6 +99,8 @@ def hf_schema_metadata(features: Mapping[str, Any]) -> dict[bytes, bytes]:
             described[key] = {"_type": "Image"}
         elif shape == [1]:
             described[key] = {"dtype": dtype, "_type": "Value"}
+        elif len(shape) > 1:  # lerobot's Array2D..Array5D
+            described[key] = {"shape": shape, "dtype": dtype, "_type": f"Array{len(shape)}D"}
         else:
             described[key] = {
                 "feature": {"dtype": dtype, "_type": "Value"},

@@ -252,3 +252,26 @@ def test_a_damaged_picture_is_one_error_naming_episode_and_frame(
         DatasetError, match=rf"episode 1: {CAMERA} frame 5: unreadable picture \(.*corrupt PNG"
     ):
         merge_datasets([str(root)], str(tmp_path / "out"), format="v3.0")
+
+
+def test_huggingface_metadata_names_every_column_as_lerobot_does() -> None:
+    from roboflow.lerobot.images import hf_schema_metadata
+
+    features = {
+        CAMERA: {"dtype": "image", "shape": [48, 64, 3], "names": ["height", "width", "channels"]},
+        "observation.images.wrist": {"dtype": "video", "shape": [48, 64, 3], "names": None},
+        "observation.state": {"dtype": "float32", "shape": [3], "names": None},
+        "observation.mode": {"dtype": "string", "shape": [1], "names": None},
+        "observation.grid": {"dtype": "float32", "shape": [2, 4], "names": None},
+    }
+    described = json.loads(hf_schema_metadata(features)[b"huggingface"])["info"]["features"]
+    assert described == {
+        CAMERA: {"_type": "Image"},
+        "observation.state": {
+            "feature": {"dtype": "float32", "_type": "Value"},
+            "length": 3,
+            "_type": "Sequence",
+        },
+        "observation.mode": {"dtype": "string", "_type": "Value"},
+        "observation.grid": {"shape": [2, 4], "dtype": "float32", "_type": "Array2D"},
+    }
