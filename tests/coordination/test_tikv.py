@@ -116,8 +116,10 @@ def test_gc_collects_versions_behind_the_safe_point(emulator: Emulator) -> None:
 
 
 def test_periodic_gc_runs_once_per_interval_across_stores(emulator: Emulator) -> None:
-    stores = [tikv_store(emulator, gc_interval_s=0.05) for _ in range(3)]
-    time.sleep(0.1)
+    # The interval is long against the three writes below (under load they were >50 ms apart, so with a shorter
+    # one every store's gc was due again and each won in turn).
+    stores = [tikv_store(emulator, gc_interval_s=1.0) for _ in range(3)]
+    time.sleep(1.1)
     for store in stores:
         run_transaction(store, lambda txn: txn.put("x", b"1"))
     deadline = time.monotonic() + 10
