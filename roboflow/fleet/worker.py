@@ -12,7 +12,6 @@ retry with backoff, until ``max_attempts`` makes it Dead.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import tempfile
@@ -30,11 +29,16 @@ from roboflow.coordination.units import Claim, claim_unit, complete_unit, fail_u
 from roboflow.errors import InfrastructureError, StateError, UserError
 from roboflow.fleet.batch import dataset_version, staging_root
 from roboflow.fleet.runtime import Runtime
-from roboflow.lerobot.merge import PROVENANCE_PATH
-from roboflow.pipeline.convert import ConvertContext, EpisodeParts, ShardResult, convert_recording
+from roboflow.pipeline.convert import (
+    ConvertContext,
+    EpisodeParts,
+    ShardResult,
+    convert_recording,
+    stamp_parts,
+)
 from roboflow.pipeline.merge import shard_info
 from roboflow.pipeline.scan import WorkItem
-from roboflow.storage import open_storage, parse_url, upload_tree
+from roboflow.storage import parse_url, upload_tree
 
 __all__ = ["UnitOutcome", "retry_delay_s", "run_unit"]
 
@@ -158,17 +162,6 @@ def _convert(rt: Runtime, spec: BatchSpec, claim: Claim) -> tuple[list[str], int
         root = Path(tmp) if remote else Path(parse_url(attempt_url).path).parent
         context = ConvertContext(config=batch_config(spec), staging=root, format=dataset_version(spec))
         result = convert_recording(item, context, check, parts)
-    for url in done:
-        _stamp_source(url, result.source)
+    stamp_parts(done, result.source, result.skipped_episodes)
     return done, frames, result
-
-
-def _stamp_source(part_url: str, facts: dict[str, Any]) -> None:
-    """Put the recording's size and SHA-256 (known once it was read whole) into a part's provenance."""
-    storage = open_storage(part_url)
-    with storage.reader(PROVENANCE_PATH) as stream:
-        provenance = json.load(stream)
-    provenance["source"] = facts
-    with storage.writer(PROVENANCE_PATH) as out:
-        out.write(json.dumps(provenance, indent=2).encode())
 

@@ -48,6 +48,14 @@ class LogProgress:
     def planned(self, items: list[WorkItem]) -> None:
         self.total = len(items)
 
+    def notice(self, text: str) -> None:
+        self._line(text)
+
+    def reused(self, result: ShardResult) -> None:
+        self.finished += 1
+        self._line(f"reused     [{result.item.index + 1}/{self.total}] {result.item.url}: "
+                   f"{len(result.episodes)} episode(s), {result.frames} frames staged by an earlier run")
+
     def started(self, item: WorkItem) -> None:
         self._line(f"converting [{item.index + 1}/{self.total}] {item.url}")
 
