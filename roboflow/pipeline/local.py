@@ -153,12 +153,16 @@ def run_local(inputs: Sequence[str], config: Config, out: str | Path, options: R
     fmt = options.format or config.dataset.format
     items = scan(inputs, options.storage)
     planned = plan_units(items, options.storage)
-    if not _published_by_earlier_run(out, options.storage):
+    published = _published_by_earlier_run(out, options.storage)
+    if not published:
         check_output(out, overwrite=options.overwrite, options=options.storage)
-    run = LocalRun.open(out, config, fmt, planned, restart=options.restart)
+    run = LocalRun.open(out, config, fmt, planned, restart=options.restart, published=published)
     report = RunReport(items=[p.item for p in planned])
     try:
-        _run(run, planned, config, fmt, out, options, events, report)
+        if published and run.phase() in (BatchPhase.MERGING, BatchPhase.COMPLETE):
+            _finish_published(run, planned, out, options, events, report)
+        else:
+            _run(run, planned, config, fmt, out, options, events, report)
     except UserError:
         run.discard()  # the run ended (nothing written, or a recording failed under --strict)
         raise
@@ -234,6 +238,23 @@ def _run(run: LocalRun, planned: list[Planned], config: Config, fmt: str, out: s
     report.merged = merge_shards(shards, out, MergeContext(fmt, overwrite, provenance, options.storage))
     report.merge_seconds = time.monotonic() - merge_started
     run.finish(f"{len(report.results)} recordings converted, {len(report.failures)} skipped")
+
+
+def _finish_published(run: LocalRun, planned: list[Planned], out: str | Path, options: RunOptions,
+                      events: RunEvents, report: RunReport) -> None:
+    """The killed run had published ``out``: report its recordings as reused, and clean up."""
+    events.planned(report.items)
+    units = run.units()
+    for p in planned:
+        unit = units.get(p.unit_id)
+        if unit is not None and unit.state is UnitState.COMPLETE:
+            report.results.append(_reused(p.item, unit, run.root))
+            events.reused(report.results[-1])
+        elif unit is not None:
+            report.failures.append(Failure(p.item, unit.error or unit.state.value))
+    with open_storage(output_url(out), options.storage).reader(INFO_PATH) as stream:
+        report.merged = MergeResult(json.load(stream), ())
+    run.finish("published by an earlier run")
 
 
 def _reused(item: WorkItem, unit: WorkUnit, root: Path) -> ShardResult:

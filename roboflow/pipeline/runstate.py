@@ -117,8 +117,11 @@ class LocalRun:
 
     @classmethod
     def open(cls, out: str | Path, config: Config, fmt: str, planned: Sequence[Planned], *,
-             restart: bool = False) -> LocalRun:
+             restart: bool = False, published: bool = False) -> LocalRun:
         """Lock the output's run, open its state (creating it), and reconcile it with ``planned``.
+
+        With ``published`` (the output is the dataset of this run, killed before it cleaned up), a run that
+        was merging or complete is left as it is, for :meth:`finish`.
 
         Raises:
             UserError: Another run is writing this output.
@@ -139,7 +142,8 @@ class LocalRun:
                          submitted_at_ms=int(time.time() * 1000), submitted_by=f"convert@{socket.gethostname()}")
         run = cls(store, spec, root, lock)
         try:
-            run._reconcile(planned, restart=restart)
+            if not (published and run.phase() in (BatchPhase.MERGING, BatchPhase.COMPLETE)):
+                run._reconcile(planned, restart=restart)
         except BaseException:
             run.close()
             raise
@@ -259,12 +263,18 @@ class LocalRun:
     def merging(self) -> None:
         set_phase(self.store, self.batch_id, BatchPhase.MERGING)
 
-    def phase(self) -> BatchPhase:
-        return get_batch(self.store, self.batch_id).phase.phase
+    def phase(self) -> BatchPhase | None:
+        """The run's phase (None: no run recorded)."""
+        try:
+            return get_batch(self.store, self.batch_id).phase.phase
+        except RecordNotFoundError:
+            return None
 
     def finish(self, message: str) -> None:
-        """The dataset is published: mark the run Complete, then forget it and remove its staging."""
+        """The dataset is published: mark the run Complete, remove its shards, then forget it (in this order, so
+        a run killed meanwhile still finds its record and finishes)."""
         set_phase(self.store, self.batch_id, BatchPhase.COMPLETE, message=message)
+        clear(self.root)
         self.discard()
 
     def discard(self) -> None:
