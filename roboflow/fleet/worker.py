@@ -142,7 +142,7 @@ def _convert(rt: Runtime, spec: BatchSpec, claim: Claim) -> tuple[list[str], int
     attempt_url = f"{staging_root(spec)}/{unit.unit_id}/attempt-{unit.attempts}"
     remote = parse_url(attempt_url).scheme != "file"
 
-    def check(_done: int, _total: int | None) -> None:
+    def check(_done: int, _total: int | None, _frames: int) -> None:
         session.check()
 
     def staged(part: Path, position: int) -> None:

@@ -36,8 +36,8 @@ from roboflow.storage import StorageOptions, open_storage
 
 __all__ = ["ConvertContext", "EpisodeParts", "Progress", "ShardResult", "convert_recording", "stamp_parts"]
 
-#: ``progress(messages_done, messages_total or None)``, called every few hundred messages.
-Progress = Callable[[int, int | None], None]
+#: ``progress(messages_done, messages_total or None, frames_written)``, called every few hundred messages.
+Progress = Callable[[int, int | None, int], None]
 _PROGRESS_EVERY = 256
 
 
@@ -228,10 +228,10 @@ def convert_recording(item: WorkItem, context: ConvertContext, progress: Progres
                 stream.push(raw)
                 done += 1
                 if progress is not None and done % _PROGRESS_EVERY == 0:
-                    progress(done, total)
+                    progress(done, total, sink.frames)
             stream.finish()
             if progress is not None:
-                progress(done, total)
+                progress(done, total, sink.frames)
             facts = {**hasher.result().to_dict(), "format": source.format}
         sink.finalize(facts)
     except RoboflowError as err:

@@ -60,7 +60,7 @@ class UnitEvents(Protocol):
 
     def started(self, item: WorkItem) -> None: ...
 
-    def progress(self, item: WorkItem, done: int, total: int | None) -> None: ...
+    def progress(self, item: WorkItem, done: int, total: int | None, frames: int) -> None: ...
 
 
 #: Receives each unit's outcome once its state is recorded; may raise to stop the run.
@@ -157,8 +157,8 @@ class _Scheduler:
                 self.events.started(planned.item)
                 progress = None
                 if self.events.wants_progress:
-                    def progress(done: int, total: int | None, item: WorkItem = planned.item) -> None:
-                        self.events.progress(item, done, total)
+                    def progress(done: int, total: int | None, frames: int, item: WorkItem = planned.item) -> None:
+                        self.events.progress(item, done, total, frames)
 
                 def part(path: Path, position: int, index: int = item.index) -> None:
                     self.part_done(index, str(path), position)
@@ -209,15 +209,15 @@ class _Scheduler:
     def _drain(self, progress_queue: Any, items: dict[int, WorkItem]) -> None:
         while True:
             try:
-                kind, index, first, second = progress_queue.get_nowait()
+                kind, index, *values = progress_queue.get_nowait()
             except queue.Empty:
                 return
             if kind == "started":
                 self.events.started(items[index])
             elif kind == "part":
-                self.part_done(index, first, second)
+                self.part_done(index, *values)
             else:
-                self.events.progress(items[index], first, second)
+                self.events.progress(items[index], *values)
 
 
 def convert_unit(item: WorkItem, context: ConvertContext, progress: Any,
@@ -248,10 +248,10 @@ def _init_worker(progress_queue: Any, environment: dict[str, str]) -> None:
 
 def _convert_in_worker(item: WorkItem, context: ConvertContext, with_progress: bool,
                        resume_at: int) -> ShardResult | Failure:
-    _progress_queue.put(("started", item.index, 0, None))
+    _progress_queue.put(("started", item.index))
 
-    def progress(done: int, total: int | None) -> None:
-        _progress_queue.put(("progress", item.index, done, total))
+    def progress(done: int, total: int | None, frames: int) -> None:
+        _progress_queue.put(("progress", item.index, done, total, frames))
 
     def part(path: Path, position: int) -> None:
         _progress_queue.put(("part", item.index, str(path), position))
