@@ -182,8 +182,8 @@ def _run(run: LocalRun, planned: list[Planned], config: Config, fmt: str, out: s
          events: RunEvents, report: RunReport) -> None:
     for notice in run.notices:
         events.notice(notice)
-    if stale := stale_staging(run.spec.output_url):
-        events.notice(stale)
+    for line in stale_staging(run.spec.output_url, options.storage):
+        events.notice(line)
     events.planned(report.items)
     units = run.units()
     todo = []

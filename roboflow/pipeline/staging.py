@@ -20,7 +20,8 @@ from typing import IO
 from roboflow.errors import UserError
 from roboflow.fleet.batch import default_staging
 from roboflow.pipeline.environment import gigabytes
-from roboflow.storage import parse_url
+from roboflow.storage import StorageOptions, open_storage, parse_url
+from roboflow.storage.remote import RemoteStorage
 
 __all__ = ["KEPT", "RunLock", "clear", "output_url", "run_id", "staging_base", "stale_staging", "tree_bytes"]
 
@@ -79,27 +80,48 @@ def tree_bytes(path: Path) -> int:
     return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file()) if path.is_dir() else 0
 
 
-def stale_staging(url: str) -> str | None:
-    """One line about staging of *other* outputs beside a local output (killed runs' leftovers), or None.
+def stale_staging(url: str, options: StorageOptions | None = None) -> list[str]:
+    """Lines about what killed runs left (none when nothing was found).
 
-    Also removes what a killed merge of this output left (``.<name>.partial-*``, ``.<name>.old-*``): nothing
-    resumes from those.
+    Staging of *other* outputs beside a local output (``.X.staging``), or under a remote output's parent prefix
+    and in the local staging of remote outputs, is reported in one line: a run of those outputs resumes from it.
+    What a killed merge of this output left (``.<name>.partial-*``, ``.<name>.old-*``) and the multipart uploads
+    a killed publish left unfinished under a remote output are removed: nothing resumes from those.
     """
-    if parse_url(url).scheme != "file":
-        return None
-    out = Path(url)
+    location = parse_url(url)
+    lines = []
+    if location.scheme == "file":
+        out = Path(url)
+        others, size = _local_others(out)
+        where = str(out.parent)
+    else:
+        storage = open_storage(url, options)
+        if isinstance(storage, RemoteStorage) and (aborted := storage.abort_pending_uploads()):
+            lines.append(f"aborted {aborted} unfinished upload(s) under {url} left by an interrupted run")
+        found: dict[str, int] = {}
+        for info in open_storage(location.parent.url, options).list("."):
+            top = info.key.split("/", 1)[0]
+            if top.endswith(".staging") and top != f".{location.name}.staging":
+                found[top] = found.get(top, 0) + info.size
+        mine = staging_base(url)
+        local = [p for p in mine.iterdir() if p.name != run_id(url)] if mine.is_dir() else []
+        others = sorted(found) + [str(p) for p in local]
+        size = sum(found.values()) + sum(tree_bytes(p) for p in local)
+        where = location.parent.url
+    if others:
+        names = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        lines.append(f"warning: {where} holds staging of other outputs ({names}, {gigabytes(size)} GB): a run of "
+                     "those outputs resumes from it; delete it if none will")
+    return lines
+
+
+def _local_others(out: Path) -> tuple[list[str], int]:
     if not out.parent.is_dir():
-        return None
+        return [], 0
     others = []
     for entry in sorted(out.parent.iterdir()):
-        if entry.name.startswith((f".{out.name}.partial-", f".{out.name}.old-")) and entry.is_dir():
+        if entry.name.startswith((f".{out.name}.partial-", f".{out.name}.old-", f".{out.name}.staging-")):
             shutil.rmtree(entry, ignore_errors=True)
         elif entry.name.startswith(".") and ".staging" in entry.name and entry.name != f".{out.name}.staging":
             others.append(entry)
-    if not others:
-        return None
-    size = sum(tree_bytes(entry) for entry in others)
-    names = ", ".join(entry.name for entry in others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-    return (f"warning: {out.parent} holds staging of other outputs ({names}, {gigabytes(size)} GB): a run of "
-            f"those outputs resumes from it; delete it if none will")
-
+    return [entry.name for entry in others], sum(tree_bytes(entry) for entry in others)

@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -24,6 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 from pipeline.episodic import concatenate, segments
 from pipeline.pipeline_readback import CONFIG
+from storage.servers.fixtures import s3_options
 
 from roboflow.config import parse_config
 from roboflow.coordination import open_store
@@ -310,3 +312,24 @@ def test_a_full_disk_stops_the_run_keeps_staging_and_a_rerun_resumes(
     for data in sorted((work / "reference" / "data").rglob("*.parquet")):
         assert pq.read_table(out / data.relative_to(work / "reference")).equals(pq.read_table(data))
     assert sorted(p.name for p in mount.iterdir()) == ["out"]
+
+
+def test_a_remote_output_aborts_unfinished_uploads_and_reports_other_staging(
+    work: Path, s3_client: Any, s3_bucket: str, moto_endpoint: str
+) -> None:
+    options = s3_options(moto_endpoint)
+    left = s3_client.create_multipart_upload(Bucket=s3_bucket, Key="sets/out/data/chunk-000/file-000.parquet")
+    s3_client.put_object(Bucket=s3_bucket, Key="sets/.other.staging/b1/part/x", Body=b"x" * 100)
+    out = f"s3://{s3_bucket}/sets/out"
+    events = _Events()
+    report = run_local([str(work / "in" / "run0.mcap")], parse_config(EPISODES_CONFIG), out,
+                       RunOptions(storage=options), events)
+    assert report.exit_status == 0
+    assert events.lines[:2] == [
+        f"aborted 1 unfinished upload(s) under {out} left by an interrupted run",
+        (f"warning: s3://{s3_bucket}/sets holds staging of other outputs (.other.staging, 0.1 GB): a run of those "
+        "outputs resumes from it; delete it if none will"),
+    ]
+    uploads = s3_client.list_multipart_uploads(Bucket=s3_bucket, Prefix="sets/out/").get("Uploads", [])
+    assert left["UploadId"] not in [u["UploadId"] for u in uploads]
+    assert not (staging_base(out) / run_id(out)).exists()  # the local staging of the remote output is gone
