@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -156,26 +157,36 @@ def run_local(inputs: Sequence[str], config: Config, out: str | Path, options: R
     published = _published_by_earlier_run(out, options.storage)
     if not published:
         check_output(out, overwrite=options.overwrite, options=options.storage)
-    run = LocalRun.open(out, config, fmt, planned, restart=options.restart, published=published)
     report = RunReport(items=[p.item for p in planned])
+    url = output_url(out)
+    root = staging_base(url) / run_id(url)
+    with _environment_stops(report, [root] if is_remote(out) else [root, Path(url).parent]):
+        run = LocalRun.open(out, config, fmt, planned, restart=options.restart, published=published)
+        try:
+            if published and run.phase() in (BatchPhase.MERGING, BatchPhase.COMPLETE):
+                _finish_published(run, planned, out, options, events, report)
+            else:
+                _run(run, planned, config, fmt, out, options, events, report)
+        except UserError:
+            run.discard()  # the run ended (nothing written, or a recording failed under --strict)
+            raise
+        finally:
+            run.close()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+@contextmanager
+def _environment_stops(report: RunReport, writes: list[Path]) -> Iterator[None]:
+    """Turn an environment problem where the run writes (disk full, permission refused, ...) into one
+    :class:`~roboflow.errors.ResourceError`, wherever it surfaced."""
     try:
-        if published and run.phase() in (BatchPhase.MERGING, BatchPhase.COMPLETE):
-            _finish_published(run, planned, out, options, events, report)
-        else:
-            _run(run, planned, config, fmt, out, options, events, report)
-    except UserError:
-        run.discard()  # the run ended (nothing written, or a recording failed under --strict)
-        raise
+        yield
     except (OSError, InfrastructureError) as err:
-        writes = [run.root] if is_remote(out) else [run.root, Path(output_url(out)).parent]
         problem = environment_problem(err, writes)
         if problem is None:
             raise
         raise problem.error(report.needed_bytes) from err
-    finally:
-        run.close()
-    report.seconds = time.monotonic() - started
-    return report
 
 
 def _run(run: LocalRun, planned: list[Planned], config: Config, fmt: str, out: str | Path, options: RunOptions,

@@ -333,3 +333,15 @@ def test_a_remote_output_aborts_unfinished_uploads_and_reports_other_staging(
     uploads = s3_client.list_multipart_uploads(Bucket=s3_bucket, Prefix="sets/out/").get("Uploads", [])
     assert left["UploadId"] not in [u["UploadId"] for u in uploads]
     assert not (staging_base(out) / run_id(out)).exists()  # the local staging of the remote output is gone
+
+
+def test_a_read_only_output_file_system_is_one_line_exit_1(
+    work: Path, small_disk: tuple[Path, Callable[[str], None]]
+) -> None:
+    mount, resize = small_disk
+    resize("64m,ro")
+    done = _run([sys.executable, "-m", "roboflow", "convert", str(work / "in" / "run0.mcap"), "-c",
+                 str(work / "config.toml"), "-o", str(mount / "out"), "--no-progress"])
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [(f"roboflow: error: {mount}: read-only file system (make it writable for "
+                                        "this user, then run the same command again: it resumes)")]
