@@ -190,6 +190,8 @@ class LocalRun:
             for unit_id in drop:
                 shutil.rmtree(self.root / unit_id, ignore_errors=True)
                 units.pop(unit_id)
+        if phase is BatchPhase.PENDING:  # killed right after it was created
+            set_phase(self.store, self.batch_id, BatchPhase.DISCOVERING)
         if phase is not BatchPhase.MERGING:
             add_units(self.store, self.batch_id, [UnitSpec(p.unit_id, p.item.url, p.size) for p in planned],
                       max_attempts=_ATTEMPTS)
