@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -155,7 +155,9 @@ def run_local(inputs: Sequence[str], config: Config, out: str | Path, options: R
     items = scan(inputs, options.storage)
     planned = plan_units(items, options.storage)
     published = _published_by_earlier_run(out, options.storage)
-    if not published:
+    if published:
+        options = replace(options, overwrite=True)  # the run's own dataset: replaced by the same one, if merged again
+    else:
         check_output(out, overwrite=options.overwrite, options=options.storage)
     report = RunReport(items=[p.item for p in planned])
     url = output_url(out)
@@ -245,8 +247,7 @@ def _run(run: LocalRun, planned: list[Planned], config: Config, fmt: str, out: s
                   "batch_id": run.batch_id}
     shards = [p for p in parts if p.item.url not in left_out]
     report.needed_bytes = 0 if is_remote(out) else tree_bytes(run.root)
-    overwrite = options.overwrite or _published_by_earlier_run(out, options.storage)
-    report.merged = merge_shards(shards, out, MergeContext(fmt, overwrite, provenance, options.storage))
+    report.merged = merge_shards(shards, out, MergeContext(fmt, options.overwrite, provenance, options.storage))
     report.merge_seconds = time.monotonic() - merge_started
     run.finish(f"{len(report.results)} recordings converted, {len(report.failures)} skipped")
 

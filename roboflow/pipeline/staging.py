@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import shutil
 import tempfile
 from pathlib import Path
 from typing import IO
 
-from roboflow.errors import UserError
+from roboflow.errors import RoboflowError, UserError
 from roboflow.fleet.batch import default_staging
 from roboflow.pipeline.environment import gigabytes
 from roboflow.storage import StorageOptions, open_storage, parse_url
 from roboflow.storage.remote import RemoteStorage
 
 __all__ = ["KEPT", "RunLock", "clear", "output_url", "run_id", "staging_base", "stale_staging", "tree_bytes"]
+
+log = logging.getLogger(__name__)
 
 #: Files of the run's staging directory that outlive a ``--restart`` (the lock and the state store).
 KEPT = frozenset({"lock", "state.db", "state.db-wal", "state.db-shm"})
@@ -96,7 +99,7 @@ def stale_staging(url: str, options: StorageOptions | None = None) -> list[str]:
         where = str(out.parent)
     else:
         storage = open_storage(url, options)
-        if isinstance(storage, RemoteStorage) and (aborted := storage.abort_pending_uploads()):
+        if isinstance(storage, RemoteStorage) and (aborted := _abort_uploads(storage)):
             lines.append(f"aborted {aborted} unfinished upload(s) under {url} left by an interrupted run")
         found: dict[str, int] = {}
         for info in open_storage(location.parent.url, options).list("."):
@@ -113,6 +116,15 @@ def stale_staging(url: str, options: StorageOptions | None = None) -> list[str]:
         lines.append(f"warning: {where} holds staging of other outputs ({names}, {gigabytes(size)} GB): a run of "
                      "those outputs resumes from it; delete it if none will")
     return lines
+
+
+def _abort_uploads(storage: RemoteStorage) -> int:
+    """Housekeeping, never a reason to stop: a store that cannot list uploads is logged and left alone."""
+    try:
+        return storage.abort_pending_uploads()
+    except RoboflowError as err:
+        log.warning("could not abort unfinished uploads under %s: %s", storage.url, err)
+        return 0
 
 
 def _local_others(out: Path) -> tuple[list[str], int]:
