@@ -36,6 +36,7 @@ from roboflow.pipeline.convert import (
     convert_recording,
     stamp_parts,
 )
+from roboflow.pipeline.environment import environment_problem
 from roboflow.pipeline.merge import shard_info
 from roboflow.pipeline.scan import WorkItem
 from roboflow.storage import parse_url, upload_tree
@@ -92,8 +93,8 @@ def run_unit(rt: Runtime, batch_id: str, unit_id: str) -> UnitOutcome:
     except (LeaseLostError, IllegalTransitionError) as err:
         log.info("unit %s/%s: stopped, no longer ours: %s", batch_id, unit_id, err.message)
         return UnitOutcome({"unit_id": unit_id, "state": "lost"})
-    except UserError as err:
-        return _failed(rt, claim, str(err), retryable=False)
+    except UserError as err:  # a full disk surfaces as one (an encoder's error): not the recording's fault
+        return _failed(rt, claim, str(err), retryable=environment_problem(err, []) is not None)
     except (InfrastructureError, OSError) as err:
         return _failed(rt, claim, str(err), retryable=True)
     except Exception as err:
