@@ -46,6 +46,7 @@ class Clock:
     def __init__(self) -> None:
         self.seconds = 0.0
         self.calls = 0
+        self.by_name: dict[str, float] = {}
         self._depth = 0
 
     def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -58,8 +59,10 @@ class Clock:
             finally:
                 self._depth -= 1
                 if not self._depth:
-                    self.seconds += time.perf_counter() - started
+                    spent = time.perf_counter() - started
+                    self.seconds += spent
                     self.calls += 1
+                    self.by_name[fn.__name__] = self.by_name.get(fn.__name__, 0.0) + spent
 
         return timed
 
@@ -113,6 +116,8 @@ def main() -> None:
     print(f"convert: {args.batch} x {args.seconds:g} s recordings, {frames} frames in {convert_s:.1f} s")
     print(f"bookkeeping: {clock.seconds * 1000:.0f} ms in {clock.calls} calls = "
           f"{100 * clock.seconds / convert_s:.2f}% of the convert time (goal < 1%)")
+    heaviest = sorted(clock.by_name.items(), key=lambda kv: -kv[1])[:4]
+    print("  of which " + ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in heaviest))
 
     shutil.rmtree(out)
     try:
