@@ -18,6 +18,7 @@ scheduling differs. Opening the run reconciles what an earlier run of the same o
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -47,6 +48,7 @@ from roboflow.coordination.units import (
 )
 from roboflow.errors import RoboflowError
 from roboflow.fleet.batch import unit_id_for
+from roboflow.lerobot.merge import PROVENANCE_PATH
 from roboflow.pipeline.merge import shard_info
 from roboflow.pipeline.scan import WorkItem
 from roboflow.pipeline.staging import RunLock, clear, output_url, run_id, staging_base
@@ -298,17 +300,23 @@ class LocalRun:
 
 
 def damaged(unit: WorkUnit) -> str | None:
-    """Why the staged parts of a Complete unit cannot be reused as recorded, or None if they can."""
+    """Why the staged parts of a Complete unit cannot be reused as recorded, or None if they can: each part must
+    be readable, name the recording's SHA-256 recorded at completion, and together hold the recorded frames."""
     result = unit.result or {}
     parts = [str(p) for p in result.get("shards", [])]
     if not parts:
         return "no parts recorded"
+    sha256 = (result.get("source") or {}).get("sha256")
     frames = 0
     for part in parts:
         try:
             frames += int(shard_info(part)["total_frames"])
-        except (RoboflowError, OSError, ValueError, KeyError) as err:
+            with open_storage(part).reader(PROVENANCE_PATH) as stream:
+                staged = (json.load(stream).get("source") or {}).get("sha256")
+        except (RoboflowError, OSError, ValueError, KeyError, AttributeError) as err:
             return f"{part}: {err}"
+        if staged != sha256:
+            return f"{part} was made from another recording (SHA-256 {staged}, recorded {sha256})"
     if frames != int(result.get("frames", -1)):
         return f"{frames} frames staged, {result.get('frames')} recorded"
     return None

@@ -265,6 +265,15 @@ def test_restart_discards_and_damaged_parts_are_not_trusted(work: Path, tmp_path
     assert "its staged episodes do not match what was recorded" in events.lines[0]
     assert "reused" not in " ".join(events.lines)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    shutil.rmtree(out)
+
+    _interrupted(work, work / "in", out)
+    (provenance,) = staging.glob("*/attempt-*/part-0000/meta/roboflow.json")
+    document = json.loads(provenance.read_text())
+    provenance.write_text(json.dumps(document | {"source": {**document["source"], "sha256": "0" * 64}}))
+    events = _Events()
+    run_local([str(work / "in")], parse_config(EPISODES_CONFIG), out, RunOptions(), events)
+    assert "was made from another recording (SHA-256 0000" in events.lines[0]
 
 
 def test_stale_staging_of_other_outputs_is_reported_in_one_line(work: Path, tmp_path: Path) -> None:
