@@ -23,7 +23,7 @@ import os
 import shutil
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -218,7 +218,7 @@ class LocalRun:
                            "converting it again")
         return drop, why
 
-    def _revive(self, units: Any) -> None:
+    def _revive(self, units: Iterable[WorkUnit]) -> None:
         """Give back the units the killed run held (with their checkpoints) and retry the ones that failed."""
         reaper = Reaper(self.store, _SESSION)
         for unit in units:
