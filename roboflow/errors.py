@@ -17,6 +17,7 @@ __all__ = [
     "ConfigError",
     "DatasetError",
     "InfrastructureError",
+    "ResourceError",
     "RoboflowError",
     "SourceError",
     "StateError",
@@ -93,3 +94,9 @@ class StateError(InfrastructureError):
 
 class CircuitOpenError(InfrastructureError):
     """A circuit breaker is open: the service behind it failed repeatedly and is not called for now."""
+
+
+class ResourceError(InfrastructureError):
+    """The machine refused the work: no space left, permission denied or a read-only file system where the run
+    writes, or a store whose circuit breaker stayed open. Not a problem of any recording: the run stops at once
+    (exit status 1) and keeps what it staged, so the same command resumes once the cause is fixed."""

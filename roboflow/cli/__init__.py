@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from roboflow import __version__
-from roboflow.errors import RoboflowError, UserError
+from roboflow.errors import ResourceError, RoboflowError, UserError
 
 __all__ = ["main"]
 
@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 EXIT_USER_ERROR = 2
 EXIT_INFRA_ERROR = 3
+#: The environment stopped a run (disk full, permission denied): fix it and run the same command to resume.
+EXIT_RESOURCE_ERROR = 1
 
 
 class LazyGroup(click.Group):
@@ -98,6 +100,8 @@ def main(argv: list[str] | None = None) -> Any:
         if debug:
             traceback.print_exc()
         click.echo(f"roboflow: error: {err}", err=True)
+        if isinstance(err, ResourceError):
+            sys.exit(EXIT_RESOURCE_ERROR)
         sys.exit(EXIT_USER_ERROR if isinstance(err, UserError) else EXIT_INFRA_ERROR)
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)

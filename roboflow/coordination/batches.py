@@ -25,6 +25,7 @@ __all__ = [
     "FINAL_PHASES",
     "BatchStatus",
     "create_batch",
+    "delete_batch",
     "get_batch",
     "list_active_batches",
     "list_batches",
@@ -89,6 +90,23 @@ def create_batch(store: StateStore, spec: BatchSpec) -> BatchStatus:
         return BatchStatus(spec, phase)
 
     return run_transaction(store, create)
+
+
+def delete_batch(store: StateStore, batch_id: str) -> int:
+    """Delete every record of the batch (spec, phase, lease, units); returns how many keys went.
+
+    For a run that is discarded as a whole (``roboflow convert --restart``, or one whose config changed).
+    """
+    key = batch_key(batch_id)
+
+    def delete(txn: Transaction) -> int:
+        keys = [k for k, _ in txn.scan(key + "/")]
+        keys += [k for k in (key, active_key(batch_id)) if txn.get(k) is not None]
+        for k in keys:
+            txn.delete(k)
+        return len(keys)
+
+    return run_transaction(store, delete)
 
 
 def get_batch(store: StateStore, batch_id: str) -> BatchStatus:

@@ -114,12 +114,18 @@ class Reaper:
             run_transaction(self.store, partial(self._forget, pod_id=pod_id))
         return reclaimed
 
-    def _reclaim(self, txn: Transaction, pod_id: str) -> Reclaim | None:
+    def reclaim_dead(self, pod_id: str) -> Reclaim | None:
+        """Reclaim the unit of a worker known to be dead (its process is gone), without waiting for its
+        heartbeat and lease to time out: ``roboflow convert`` does this for the workers of a killed run of
+        the same output, which it knows are gone because it holds that output's run lock."""
+        return run_transaction(self.store, partial(self._reclaim, pod_id=pod_id, dead=True))
+
+    def _reclaim(self, txn: Transaction, pod_id: str, dead: bool = False) -> Reclaim | None:
         keys = [heartbeat_key(pod_id), worker_lease_key(pod_id), checkpoint_key(pod_id)]
         values = txn.get_many(keys)
         now = txn.now_ms()
         raw_ckpt = values.get(checkpoint_key(pod_id))
-        if raw_ckpt is None or not self._stale(values, pod_id, now):
+        if raw_ckpt is None or not (dead or self._stale(values, pod_id, now)):
             return None  # reclaimed by someone else meanwhile, or the worker came back
         checkpoint = decode(CheckpointState, raw_ckpt, key=checkpoint_key(pod_id))
         txn.delete(checkpoint_key(pod_id))

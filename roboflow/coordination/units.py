@@ -52,6 +52,7 @@ __all__ = [
     "claim_unit",
     "complete_unit",
     "fail_unit",
+    "forget_units",
     "get_unit",
     "list_units",
     "mark_queued",
@@ -210,6 +211,17 @@ def mark_queued(store: StateStore, batch_id: str, unit_ids: Iterable[str]) -> in
 
         marked += run_transaction(store, mark)
     return marked
+
+
+def forget_units(store: StateStore, batch_id: str, unit_ids: Iterable[str]) -> None:
+    """Delete these units' records (a local run drops the unit of an input that changed; it is then added anew)."""
+    for chunk in chunked(unit_ids, _ADD_CHUNK):
+
+        def forget(txn: Transaction, chunk: list[str] = chunk) -> None:
+            for unit_id in chunk:
+                txn.delete(unit_key(batch_id, unit_id))
+
+        run_transaction(store, forget)
 
 
 def get_unit(store: StateStore, batch_id: str, unit_id: str) -> WorkUnit:

@@ -12,7 +12,6 @@ retry with backoff, until ``max_attempts`` makes it Dead.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import tempfile
@@ -30,11 +29,17 @@ from roboflow.coordination.units import Claim, claim_unit, complete_unit, fail_u
 from roboflow.errors import InfrastructureError, StateError, UserError
 from roboflow.fleet.batch import dataset_version, staging_root
 from roboflow.fleet.runtime import Runtime
-from roboflow.lerobot.merge import PROVENANCE_PATH
-from roboflow.pipeline.convert import ConvertContext, EpisodeParts, ShardResult, convert_recording
+from roboflow.pipeline.convert import (
+    ConvertContext,
+    EpisodeParts,
+    ShardResult,
+    convert_recording,
+    stamp_parts,
+)
+from roboflow.pipeline.environment import environment_problem
 from roboflow.pipeline.merge import shard_info
 from roboflow.pipeline.scan import WorkItem
-from roboflow.storage import open_storage, parse_url, upload_tree
+from roboflow.storage import parse_url, upload_tree
 
 __all__ = ["UnitOutcome", "retry_delay_s", "run_unit"]
 
@@ -88,8 +93,8 @@ def run_unit(rt: Runtime, batch_id: str, unit_id: str) -> UnitOutcome:
     except (LeaseLostError, IllegalTransitionError) as err:
         log.info("unit %s/%s: stopped, no longer ours: %s", batch_id, unit_id, err.message)
         return UnitOutcome({"unit_id": unit_id, "state": "lost"})
-    except UserError as err:
-        return _failed(rt, claim, str(err), retryable=False)
+    except UserError as err:  # a full disk surfaces as one (an encoder's error): not the recording's fault
+        return _failed(rt, claim, str(err), retryable=environment_problem(err, []) is not None)
     except (InfrastructureError, OSError) as err:
         return _failed(rt, claim, str(err), retryable=True)
     except Exception as err:
@@ -138,7 +143,7 @@ def _convert(rt: Runtime, spec: BatchSpec, claim: Claim) -> tuple[list[str], int
     attempt_url = f"{staging_root(spec)}/{unit.unit_id}/attempt-{unit.attempts}"
     remote = parse_url(attempt_url).scheme != "file"
 
-    def check(_done: int, _total: int | None) -> None:
+    def check(_done: int, _total: int | None, _frames: int) -> None:
         session.check()
 
     def staged(part: Path, position: int) -> None:
@@ -160,17 +165,6 @@ def _convert(rt: Runtime, spec: BatchSpec, claim: Claim) -> tuple[list[str], int
         result = convert_recording(item, context, check, parts)
     for warning in result.warnings:
         log.warning("%s: %s", item.url, warning)
-    for url in done:
-        _stamp_source(url, result.source)
+    stamp_parts(done, result.source, result.skipped_episodes)
     return done, frames, result
-
-
-def _stamp_source(part_url: str, facts: dict[str, Any]) -> None:
-    """Put the recording's size and SHA-256 (known once it was read whole) into a part's provenance."""
-    storage = open_storage(part_url)
-    with storage.reader(PROVENANCE_PATH) as stream:
-        provenance = json.load(stream)
-    provenance["source"] = facts
-    with storage.writer(PROVENANCE_PATH) as out:
-        out.write(json.dumps(provenance, indent=2).encode())
 

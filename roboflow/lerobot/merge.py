@@ -201,10 +201,8 @@ def merge_datasets(
                     firsts.append(added[0])
                     entry, found = _shard_provenance(shard_dir, location)
                     carries_provenance = carries_provenance or found
-                    entries.append(
-                        {**entry, "episode_index": added[0]}
-                        | ({"num_episodes": len(added)} if len(added) > 1 else {})
-                    )
+                    _add_entry(entries, {**entry, "episode_index": added[0]}
+                               | ({"num_episodes": len(added)} if len(added) > 1 else {}))
             assert assembler is not None
             document = {**(provenance or {}), "episodes": entries} if carries_provenance else None
             info = assembler.finalize(document)
@@ -213,6 +211,30 @@ def merge_datasets(
                 assembler.abort()
             raise
     return MergeResult(info, tuple(firsts))
+
+
+def _add_entry(entries: list[dict[str, Any]], entry: dict[str, Any]) -> None:
+    """Append a shard's provenance entry; a later part of the recording the previous entry is about (its
+    ``part`` > 0, the same source URL) joins that entry instead, so a recording converted one part per episode
+    reads as one converted whole."""
+    part = entry.pop("part", None)
+    entry.pop("skipped_before", None)  # already in skipped_episodes (roboflow.pipeline.convert.stamp_parts)
+    last = entries[-1] if entries else None
+    if not part or last is None or _source_url(entry) is None or _source_url(last) != _source_url(entry):
+        entries.append(entry)
+        return
+    entries[-1] = {
+        **last,
+        "num_episodes": last.get("num_episodes", 1) + entry.get("num_episodes", 1),
+        "alignment": [*last.get("alignment", []), *entry.get("alignment", [])],
+        "skipped_episodes": [*last.get("skipped_episodes", []), *entry.get("skipped_episodes", [])],
+    }
+
+
+def _source_url(entry: Mapping[str, Any]) -> str | None:
+    source = entry.get("source")
+    url = source.get("url") if isinstance(source, dict) else None
+    return url if isinstance(url, str) else None
 
 
 def _check_compatible(header: DatasetHeader, other: DatasetHeader, location: str) -> None:

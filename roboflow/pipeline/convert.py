@@ -11,9 +11,10 @@ of processes or retries.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from roboflow.config.schema import video_settings
 from roboflow.errors import DatasetError, RoboflowError, SourceError
 from roboflow.features.plan import FeaturePlan
 from roboflow.lerobot.dataset import DatasetWriter
+from roboflow.lerobot.merge import PROVENANCE_PATH
 from roboflow.lerobot.spec import FlushSettings
 from roboflow.media.hardware import resolve_encoder
 from roboflow.pipeline.clocks import ClockWatch, clock_names
@@ -33,12 +35,12 @@ from roboflow.pipeline.episodes import EpisodeStream
 from roboflow.pipeline.recording import open_recording
 from roboflow.pipeline.scan import WorkItem
 from roboflow.sources import Clock
-from roboflow.storage import StorageOptions
+from roboflow.storage import StorageOptions, open_storage
 
-__all__ = ["ConvertContext", "EpisodeParts", "Progress", "ShardResult", "convert_recording"]
+__all__ = ["ConvertContext", "EpisodeParts", "Progress", "ShardResult", "convert_recording", "stamp_parts"]
 
-#: ``progress(messages_done, messages_total or None)``, called every few hundred messages.
-Progress = Callable[[int, int | None], None]
+#: ``progress(messages_done, messages_total or None, frames_written)``, called every few hundred messages.
+Progress = Callable[[int, int | None, int], None]
 _PROGRESS_EVERY = 256
 
 
@@ -69,7 +71,8 @@ class ShardResult:
         item: The work item.
         shard: The shard directory (or its storage URL once a fleet worker staged it remotely).
         episodes: Alignment report of each written episode, in order.
-        skipped_episodes: Reports of episodes left out (too short), with the reason.
+        skipped_episodes: Reports of episodes left out (too short), with the reason; with :class:`EpisodeParts`
+            only those after the last part (the others are in the ``skipped_before`` of the part after them).
         source: URL, size, SHA-256 and format of the recording.
         frames: Frames written over all episodes.
         seconds: Wall time of the conversion.
@@ -158,6 +161,7 @@ class _PartWriter(_ShardWriter):
         self.parts = parts
         self.url = url
         self.position = 0
+        self.since = 0  # episodes in self.skipped before this index went into a part's provenance
         self.written: list[Path] = []
 
     @property
@@ -180,7 +184,9 @@ class _PartWriter(_ShardWriter):
             assert self.writer is not None
             self.writer.save_episode()
             entry = _episode_entry(report, self.writer)
-            self.writer.finalize({"source": {"url": self.url}, "alignment": [entry], "skipped_episodes": []})
+            self.writer.finalize({"source": {"url": self.url}, "part": self.position, "alignment": [entry],
+                                  "skipped_before": self.skipped[self.since:]})
+            self.since = len(self.skipped)
             self.writer = None
             self.episodes.append(entry)
             self.written.append(self._part())
@@ -232,10 +238,10 @@ def convert_recording(item: WorkItem, context: ConvertContext, progress: Progres
                 stream.push(raw)
                 done += 1
                 if progress is not None and done % _PROGRESS_EVERY == 0:
-                    progress(done, total)
+                    progress(done, total, sink.frames)
             stream.finish()
             if progress is not None:
-                progress(done, total)
+                progress(done, total, sink.frames)
             facts = {**hasher.result().to_dict(), "format": source.format}
         sink.finalize(facts)
     except RoboflowError as err:
@@ -248,7 +254,8 @@ def convert_recording(item: WorkItem, context: ConvertContext, progress: Progres
         _cleanup(stream, sink, shard)
         raise
     return ShardResult(
-        item=item, shard=shard, episodes=tuple(sink.episodes), skipped_episodes=tuple(sink.skipped),
+        item=item, shard=shard, episodes=tuple(sink.episodes),
+        skipped_episodes=tuple(sink.skipped[sink.since:] if isinstance(sink, _PartWriter) else sink.skipped),
         source=facts, frames=sink.frames, seconds=time.monotonic() - started,
         parts=tuple(sink.written) if isinstance(sink, _PartWriter) else (), warnings=tuple(stream.warnings),
     )
@@ -260,6 +267,31 @@ def _episode_entry(report: AlignmentReport, writer: DatasetWriter) -> dict[str, 
     if writer.reencoded:
         entry["reencoded"] = dict(writer.reencoded)
     return entry
+
+
+def stamp_parts(parts: Sequence[str | Path], source: dict[str, Any],
+                trailing: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Complete the provenance of a recording's parts once it was read whole, and return the recording's
+    alignment reports and left-out episodes.
+
+    Every part gets the recording's size and SHA-256 and, as ``skipped_episodes``, the episodes left out (too
+    short) before it (its ``skipped_before``), the last part also ``trailing``: those after it. The merge joins
+    consecutive parts of one recording into one entry, as a shard written in one piece has. Idempotent.
+    """
+    alignment: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    for position, part in enumerate(parts):
+        storage = open_storage(str(part))
+        with storage.reader(PROVENANCE_PATH) as stream:
+            provenance = json.load(stream)
+        provenance["source"] = source
+        before = list(provenance.get("skipped_before", []))
+        provenance["skipped_episodes"] = before + (list(trailing) if position == len(parts) - 1 else [])
+        alignment.extend(provenance.get("alignment", []))
+        skipped.extend(provenance["skipped_episodes"])
+        with storage.writer(PROVENANCE_PATH) as out:
+            out.write(json.dumps(provenance, indent=2).encode())
+    return alignment, skipped
 
 
 def _message_total(source: Any, topics: tuple[str, ...]) -> int | None:

@@ -1,39 +1,41 @@
-"""The local executor (``roboflow convert``): scan, convert units in a process pool, merge. No broker, no state.
+"""The local executor (``roboflow convert``): scan, convert units (in this process or a pool), merge, publish.
 
-With ``jobs == 1`` units run in this process; otherwise in ``jobs`` worker processes (forkserver), which report
-progress through a queue. A unit that fails with an error is recorded and skipped (``strict`` stops the run at
-the first one); the merge then writes the dataset from the shards that were made, in recording order.
-
-Inputs and the output may be storage URLs (``s3://``, ``oss://``). Shards are always staged locally: next to a
-local output (``.<name>.staging-<id>``), in ``TMPDIR`` for a remote one.
+The run is recorded like a fleet batch (:mod:`roboflow.pipeline.runstate`), in a SQLite file inside its staging
+area (``ROBOFLOW_STATE_URL`` names another store): re-running the same command after a kill reuses the
+recordings that were converted (``reused`` in the progress), resumes a recording at its first unfinished
+episode, and converts only the rest; a changed config or input is converted again, with one line saying why.
+A unit that fails with an error of its recording is recorded and skipped (``strict`` stops the run at the
+first one); the merge then writes the dataset from the shards that were made, in recording order, and the
+staging is removed. A problem of the environment (disk full, permission refused, a storage circuit breaker
+open) stops the run at once with a :class:`~roboflow.errors.ResourceError`, publishes nothing and keeps the
+staging for the re-run.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import multiprocessing
-import os
-import queue
-import shutil
-import tempfile
 import time
-import traceback
-import uuid
-from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from roboflow.config.model import Config
+from roboflow.coordination.records import BatchPhase, UnitState, WorkUnit
 from roboflow.errors import InfrastructureError, RoboflowError, UserError
-from roboflow.lerobot.merge import MergeResult
-from roboflow.pipeline.convert import ConvertContext, ShardResult, convert_recording
+from roboflow.lerobot.layout import INFO_PATH
+from roboflow.lerobot.merge import PROVENANCE_PATH, MergeResult
+from roboflow.pipeline.convert import ConvertContext, ShardResult
+from roboflow.pipeline.environment import environment_problem, free_bytes, gigabytes
 from roboflow.pipeline.merge import MergeContext, check_output, incompatible_shards, is_remote, merge_shards
+from roboflow.pipeline.runstate import LocalRun, Planned, plan_units
 from roboflow.pipeline.scan import WorkItem, scan
+from roboflow.pipeline.schedule import Failure, run_units
+from roboflow.pipeline.staging import output_url, run_id, staging_base, stale_staging, tree_bytes
 from roboflow.provenance import run_provenance
-from roboflow.storage import StorageOptions, parse_url
+from roboflow.storage import StorageOptions, open_storage
 
 __all__ = ["EXIT_OK", "EXIT_PARTIAL", "Failure", "RunEvents", "RunOptions", "RunReport", "run_local"]
 
@@ -42,6 +44,9 @@ log = logging.getLogger(__name__)
 EXIT_OK = 0
 #: The dataset was written, but some recordings were skipped.
 EXIT_PARTIAL = 4
+#: Output bytes per input byte assumed before a shard was measured (recordings of compressed images make
+#: datasets about their size; raw images shrink).
+_DEFAULT_RATIO = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +59,7 @@ class RunOptions:
         overwrite: Replace an existing output.
         strict: Stop (and write nothing) at the first recording that fails.
         storage: Options for remote inputs and output (None: defaults, credentials from the environment).
+        restart: Discard what an earlier, interrupted run of this output staged instead of resuming it.
     """
 
     jobs: int = 1
@@ -61,16 +67,7 @@ class RunOptions:
     overwrite: bool = False
     strict: bool = False
     storage: StorageOptions | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """A recording that could not be converted."""
-
-    item: WorkItem
-    error: str
-    infrastructure: bool = False
-    details: str = ""
+    restart: bool = False
 
 
 @dataclass(slots=True)
@@ -83,6 +80,9 @@ class RunReport:
     merged: MergeResult | None = None
     seconds: float = 0.0
     merge_seconds: float = 0.0
+    reused: int = 0
+    #: Estimated bytes the rest of the run writes (named in the error when the disk fills).
+    needed_bytes: int = 0
 
     @property
     def exit_status(self) -> int:
@@ -100,9 +100,13 @@ class RunEvents(Protocol):
 
     def planned(self, items: list[WorkItem]) -> None: ...
 
+    def notice(self, text: str) -> None: ...
+
+    def reused(self, result: ShardResult) -> None: ...
+
     def started(self, item: WorkItem) -> None: ...
 
-    def progress(self, item: WorkItem, done: int, total: int | None) -> None: ...
+    def progress(self, item: WorkItem, done: int, total: int | None, frames: int) -> None: ...
 
     def converted(self, result: ShardResult) -> None: ...
 
@@ -116,9 +120,14 @@ class _Quiet:
 
     def planned(self, items: list[WorkItem]) -> None: ...
 
+    def notice(self, text: str) -> None:
+        log.warning("%s", text)
+
+    def reused(self, result: ShardResult) -> None: ...
+
     def started(self, item: WorkItem) -> None: ...
 
-    def progress(self, item: WorkItem, done: int, total: int | None) -> None: ...
+    def progress(self, item: WorkItem, done: int, total: int | None, frames: int) -> None: ...
 
     def converted(self, result: ShardResult) -> None: ...
 
@@ -136,49 +145,170 @@ def run_local(inputs: Sequence[str], config: Config, out: str | Path, options: R
     Raises:
         UserError: Nothing to convert, the output exists (without ``overwrite``), every recording failed, or
             one failed under ``strict`` (no dataset is written then).
-        InfrastructureError: The environment failed in a way that stopped the run.
+        ResourceError: The environment stopped the run (disk full, permission refused, store unavailable);
+            what was staged is kept and the same command resumes.
+        InfrastructureError: The environment failed in another way that stopped the run.
     """
     events = events or _Quiet()
     started = time.monotonic()
     fmt = options.format or config.dataset.format
-    check_output(out, overwrite=options.overwrite, options=options.storage)
     items = scan(inputs, options.storage)
-    events.planned(items)
-    report = RunReport(items=items)
-    staging = _staging(out)
-    context = ConvertContext(config=config, staging=staging, format=fmt, storage=options.storage,
-                             strict=options.strict)
-    try:
-        runner = _run_inline if options.jobs <= 1 or len(items) == 1 else _run_pool
-        runner(items, context, options, events, report)
-        report.results.sort(key=lambda r: r.item.index)
-        for result, reason in incompatible_shards(report.results):
-            _fail(report, events, Failure(result.item, reason), options)
-            report.results.remove(result)
-        if not report.results:
-            raise UserError(f"no recording could be converted ({len(report.failures)} failed)",
-                            hint="see the errors above")
-        events.merging(len(report.results))
-        merge_started = time.monotonic()
-        skipped = [{"source": f.item.url, "error": f.error} for f in report.failures]
-        provenance = run_provenance(config, format=fmt, converted=len(report.results), skipped=skipped)
-        report.merged = merge_shards(report.results, out,
-                                     MergeContext(fmt, options.overwrite, provenance, options.storage))
-        report.merge_seconds = time.monotonic() - merge_started
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    planned = plan_units(items, options.storage)
+    published = _published_by_earlier_run(out, options.storage)
+    if published:
+        options = replace(options, overwrite=True)  # the run's own dataset: replaced by the same one, if merged again
+    else:
+        check_output(out, overwrite=options.overwrite, options=options.storage)
+    report = RunReport(items=[p.item for p in planned])
+    url = output_url(out)
+    root = staging_base(url) / run_id(url)
+    with _environment_stops(report, [root] if is_remote(out) else [root, Path(url).parent]):
+        run = LocalRun.open(out, config, fmt, planned, restart=options.restart, published=published)
+        try:
+            if published and run.phase() in (BatchPhase.MERGING, BatchPhase.COMPLETE):
+                _finish_published(run, planned, out, options, events, report)
+            else:
+                _run(run, planned, config, fmt, out, options, events, report)
+        except UserError:
+            run.discard()  # the run ended (nothing written, or a recording failed under --strict)
+            raise
+        finally:
+            run.close()
     report.seconds = time.monotonic() - started
     return report
 
 
-def _staging(out: str | Path) -> Path:
-    """A new directory for the shards: beside a local output (same file system), in ``TMPDIR`` for a remote."""
-    if is_remote(out):
-        return Path(tempfile.mkdtemp(prefix="roboflow-staging-"))
-    local = Path(parse_url(str(out)).path)
-    staging = local.parent / f".{local.name}.staging-{uuid.uuid4().hex[:8]}"
-    staging.mkdir(parents=True)
-    return staging
+@contextmanager
+def _environment_stops(report: RunReport, writes: list[Path]) -> Iterator[None]:
+    """Turn an environment problem where the run writes (disk full, permission refused, ...) into one
+    :class:`~roboflow.errors.ResourceError`, wherever it surfaced."""
+    try:
+        yield
+    except (OSError, InfrastructureError) as err:
+        problem = environment_problem(err, writes)
+        if problem is None:
+            raise
+        raise problem.error(report.needed_bytes) from err
+
+
+def _run(run: LocalRun, planned: list[Planned], config: Config, fmt: str, out: str | Path, options: RunOptions,
+         events: RunEvents, report: RunReport) -> None:
+    for notice in run.notices:
+        events.notice(notice)
+    for line in stale_staging(run.spec.output_url, options.storage):
+        events.notice(line)
+    events.planned(report.items)
+    units = run.units()
+    todo = []
+    for p in planned:
+        unit = units[p.unit_id]
+        if unit.state is UnitState.COMPLETE:
+            result = _reused(p.item, unit, run.root)
+            report.results.append(result)
+            report.reused += 1
+            events.reused(result)
+        elif unit.state is UnitState.PENDING:
+            todo.append(p)
+        else:  # failed in a run whose merge was under way: skipped there too
+            _fail(report, events, Failure(p.item, unit.error or unit.state.value), options)
+    report.needed_bytes = _space_needed(run, todo, out, events)
+
+    def record(outcome: ShardResult | Failure) -> None:
+        if isinstance(outcome, Failure) and outcome.problem is not None:
+            raise outcome.problem.error(report.needed_bytes)
+        if isinstance(outcome, Failure):
+            log.debug("%s failed:\n%s", outcome.item.url, outcome.details)
+            _fail(report, events, outcome, options)
+        else:
+            report.results.append(outcome)
+            events.converted(outcome)
+
+    context = ConvertContext(config=config, staging=run.root, format=fmt, storage=options.storage,
+                             strict=options.strict)
+    run_units(run, todo, context, options.jobs, events, record)
+    report.results.sort(key=lambda r: r.item.index)
+    parts = [ShardResult(item=WorkItem(i, r.item.url, r.item.key), shard=part, episodes=())
+             for i, (r, part) in enumerate((r, part) for r in report.results for part in r.parts)]
+    left_out = set()
+    for part, reason in incompatible_shards(parts):
+        if part.item.url not in left_out:
+            left_out.add(part.item.url)
+            result = next(r for r in report.results if r.item.url == part.item.url)
+            report.results.remove(result)
+            _fail(report, events, Failure(result.item, reason), options)
+    if not report.results:
+        raise UserError(f"no recording could be converted ({len(report.failures)} failed)",
+                        hint="see the errors above")
+    events.merging(len(report.results))
+    merge_started = time.monotonic()
+    if run.phase() is not BatchPhase.MERGING:
+        run.merging()
+    skipped = [{"source": f.item.url, "error": f.error} for f in report.failures]
+    provenance = {**run_provenance(config, format=fmt, converted=len(report.results), skipped=skipped),
+                  "batch_id": run.batch_id}
+    shards = [p for p in parts if p.item.url not in left_out]
+    report.needed_bytes = 0 if is_remote(out) else tree_bytes(run.root)
+    report.merged = merge_shards(shards, out, MergeContext(fmt, options.overwrite, provenance, options.storage))
+    report.merge_seconds = time.monotonic() - merge_started
+    run.finish(f"{len(report.results)} recordings converted, {len(report.failures)} skipped")
+
+
+def _finish_published(run: LocalRun, planned: list[Planned], out: str | Path, options: RunOptions,
+                      events: RunEvents, report: RunReport) -> None:
+    """The killed run had published ``out``: report its recordings as reused, and clean up."""
+    events.planned(report.items)
+    units = run.units()
+    for p in planned:
+        unit = units.get(p.unit_id)
+        if unit is not None and unit.state is UnitState.COMPLETE:
+            report.results.append(_reused(p.item, unit, run.root))
+            events.reused(report.results[-1])
+        elif unit is not None:
+            report.failures.append(Failure(p.item, unit.error or unit.state.value))
+    with open_storage(output_url(out), options.storage).reader(INFO_PATH) as stream:
+        report.merged = MergeResult(json.load(stream), ())
+    run.finish("published by an earlier run")
+
+
+def _reused(item: WorkItem, unit: WorkUnit, root: Path) -> ShardResult:
+    result = unit.result or {}
+    return ShardResult(item=item, shard=root / unit.unit_id, episodes=tuple(result.get("alignment", [])),
+                       skipped_episodes=tuple(result.get("skipped", [])), source=dict(result.get("source", {})),
+                       frames=int(result.get("frames", 0)), seconds=float(result.get("seconds", 0.0)),
+                       parts=tuple(Path(p) for p in result.get("shards", [])))
+
+
+def _published_by_earlier_run(out: str | Path, storage: StorageOptions | None) -> bool:
+    """Whether ``out`` is the complete dataset of a run of this output killed after publishing it (before it
+    removed its staging): its provenance names the run and ``meta/info.json``, written last, is there."""
+    url = output_url(out)
+    if not (staging_base(url) / run_id(url)).is_dir():
+        return False
+    try:
+        target = open_storage(url, storage)
+        with target.reader(PROVENANCE_PATH) as stream:
+            provenance = json.load(stream)
+        return isinstance(provenance, dict) and provenance.get("batch_id") == run_id(url) and target.exists(INFO_PATH)
+    except (RoboflowError, OSError, ValueError):
+        return False
+
+
+def _space_needed(run: LocalRun, todo: Sequence[Planned], out: str | Path, events: RunEvents) -> int:
+    """Bytes the rest of the run will write (warned about when the staging file system has less free).
+
+    The shards to make are estimated from the inputs' sizes and the output/input ratio of the shards already
+    staged (or :data:`_DEFAULT_RATIO`); a local output is assembled beside them, so it counts again.
+    """
+    staged = tree_bytes(run.root)
+    done_inputs = sum(u.size_bytes for u in run.units().values() if u.state is UnitState.COMPLETE)
+    ratio = staged / done_inputs if done_inputs and staged else _DEFAULT_RATIO
+    shards = int(sum(p.size for p in todo) * ratio)
+    needed = shards + (0 if is_remote(out) else staged + shards)
+    free = free_bytes(run.root)
+    if needed > free:
+        events.notice(f"warning: this run needs about {gigabytes(needed)} GB, {run.root.parent} has "
+                      f"{gigabytes(free)} GB free")
+    return needed
 
 
 class _StrictStop(UserError):
@@ -190,92 +320,3 @@ def _fail(report: RunReport, events: RunEvents, failure: Failure, options: RunOp
     events.failed(failure)
     if options.strict:
         raise _StrictStop(f"{failure.error}", hint="--strict stops at the first recording that fails")
-
-
-def _convert(item: WorkItem, context: ConvertContext, progress: Any = None) -> ShardResult | Failure:
-    """Run one unit; errors become a :class:`Failure` (strings only, so they cross processes intact)."""
-    try:
-        return convert_recording(item, context, progress)
-    except RoboflowError as err:
-        text = str(err) if err.path else f"{item.url}: {err}"
-        return Failure(item, text, isinstance(err, InfrastructureError), traceback.format_exc())
-    except Exception as err:  # noqa: BLE001 - a bug or library error: report it, convert the rest
-        return Failure(item, f"{item.url}: unexpected {type(err).__name__}: {err}", False, traceback.format_exc())
-
-
-def _record(outcome: ShardResult | Failure, report: RunReport, events: RunEvents, options: RunOptions) -> None:
-    if isinstance(outcome, Failure):
-        log.debug("%s failed:\n%s", outcome.item.url, outcome.details)
-        _fail(report, events, outcome, options)
-    else:
-        report.results.append(outcome)
-        events.converted(outcome)
-
-
-def _run_inline(items: list[WorkItem], context: ConvertContext, options: RunOptions, events: RunEvents,
-                report: RunReport) -> None:
-    for item in items:
-        events.started(item)
-        progress = (lambda done, total, item=item: events.progress(item, done, total)) if events.wants_progress else None
-        _record(_convert(item, context, progress), report, events, options)
-
-
-_progress_queue: Any = None
-
-
-def _init_worker(progress_queue: Any, environment: dict[str, str]) -> None:
-    """Set up a worker process: the progress queue, and the run's environment (storage endpoints and keys come
-    from it; a forkserver keeps the environment it was started with, which may be an earlier one)."""
-    global _progress_queue
-    _progress_queue = progress_queue
-    os.environ.clear()
-    os.environ.update(environment)
-
-
-def _convert_in_worker(item: WorkItem, context: ConvertContext, with_progress: bool) -> ShardResult | Failure:
-    _progress_queue.put(("started", item.index, 0, None))
-
-    def progress(done: int, total: int | None) -> None:
-        _progress_queue.put(("progress", item.index, done, total))
-
-    return _convert(item, context, progress if with_progress else None)
-
-
-def _run_pool(items: list[WorkItem], context: ConvertContext, options: RunOptions, events: RunEvents,
-              report: RunReport) -> None:
-    mp = multiprocessing.get_context("forkserver")
-    mp.set_forkserver_preload(["roboflow.pipeline.convert"])
-    progress_queue = mp.Queue()
-    by_index = {item.index: item for item in items}
-    pool = ProcessPoolExecutor(max_workers=options.jobs, mp_context=mp, initializer=_init_worker,
-                               initargs=(progress_queue, dict(os.environ)))
-    try:
-        pending: set[Future[ShardResult | Failure]] = {
-            pool.submit(_convert_in_worker, item, context, events.wants_progress) for item in items
-        }
-        while pending:
-            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            _drain(progress_queue, by_index, events)
-            for future in done:
-                try:
-                    outcome = future.result()
-                except BrokenProcessPool as err:
-                    raise InfrastructureError(
-                        "a worker process died (killed, or out of memory)",
-                        hint="lower -j or [flushing] max_memory_bytes, then run again") from err
-                _record(outcome, report, events, options)
-        _drain(progress_queue, by_index, events)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _drain(progress_queue: Any, by_index: dict[int, WorkItem], events: RunEvents) -> None:
-    while True:
-        try:
-            kind, index, done, total = progress_queue.get_nowait()
-        except queue.Empty:
-            return
-        if kind == "started":
-            events.started(by_index[index])
-        else:
-            events.progress(by_index[index], done, total)

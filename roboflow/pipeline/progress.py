@@ -1,8 +1,9 @@
 """What ``roboflow convert`` shows while it runs and when it ends.
 
-:class:`TerminalProgress` redraws a small block on a terminal (one bar per recording in progress and an overall
-bar), at most ten times a second; :class:`LogProgress` writes one plain line per event, for logs and pipes.
-:func:`summary_table` renders the end-of-run table.
+:class:`TerminalProgress` keeps a live block on a terminal (rich): a bar per recording being converted and an
+overall bar, each with frames/s and the time left; events print above it. :class:`LogProgress` writes one plain
+timestamped line per event, for logs and pipes, with the rate of each recording and the time left overall.
+Recordings reused from an interrupted run count as done. :func:`summary_table` renders the end-of-run table.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
 from roboflow.pipeline.convert import ShardResult
 from roboflow.pipeline.local import Failure, RunReport
 from roboflow.pipeline.scan import WorkItem
 
 __all__ = ["LogProgress", "TerminalProgress", "summary_table"]
-
-_BAR = 24
-_REDRAW_S = 0.1
 
 
 def _name(item: WorkItem, width: int = 40) -> str:
@@ -26,13 +27,13 @@ def _name(item: WorkItem, width: int = 40) -> str:
     return name if len(name) <= width else "..." + name[-(width - 3):]
 
 
-def _bar(fraction: float) -> str:
-    filled = round(max(0.0, min(1.0, fraction)) * _BAR)
-    return "#" * filled + "-" * (_BAR - filled)
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}" if minutes >= 60 else f"{minutes}:{secs:02d}"
 
 
 class LogProgress:
-    """One line per started, converted or failed recording."""
+    """One line per started, converted, reused or failed recording."""
 
     wants_progress = False
 
@@ -40,24 +41,46 @@ class LogProgress:
         self.stream = stream
         self.total = 0
         self.finished = 0
+        self.converted_here = 0  # recordings converted by this run (not reused): what the time left is based on
+        self.frames = 0
+        self.begun = time.monotonic()
 
     def _line(self, text: str) -> None:
         self.stream.write(f"{time.strftime('%H:%M:%S')} {text}\n")
         self.stream.flush()
 
+    def _left(self) -> str:
+        if not self.converted_here or self.finished >= self.total:
+            return ""
+        per_recording = (time.monotonic() - self.begun) / self.converted_here
+        return f", about {_clock(per_recording * (self.total - self.finished))} left"
+
     def planned(self, items: list[WorkItem]) -> None:
         self.total = len(items)
+        self.begun = time.monotonic()
+
+    def notice(self, text: str) -> None:
+        self._line(text)
+
+    def reused(self, result: ShardResult) -> None:
+        self.finished += 1
+        self._line(f"reused     [{result.item.index + 1}/{self.total}] {result.item.url}: "
+                   f"{len(result.episodes)} episode(s), {result.frames} frames staged by an interrupted run")
 
     def started(self, item: WorkItem) -> None:
         self._line(f"converting [{item.index + 1}/{self.total}] {item.url}")
 
-    def progress(self, item: WorkItem, done: int, total: int | None) -> None:
+    def progress(self, item: WorkItem, done: int, total: int | None, frames: int) -> None:
         return None
 
     def converted(self, result: ShardResult) -> None:
         self.finished += 1
+        self.converted_here += 1
+        self.frames += result.frames
+        rate = result.frames / result.seconds if result.seconds else 0.0
         self._line(f"converted  [{result.item.index + 1}/{self.total}] {result.item.url}: "
-                   f"{len(result.episodes)} episode(s), {result.frames} frames in {result.seconds:.1f} s")
+                   f"{len(result.episodes)} episode(s), {result.frames} frames in {result.seconds:.1f} s "
+                   f"({rate:.0f} frames/s){self._left()}")
         for warning in result.warnings:
             self._line(f"roboflow: warning: {result.item.url}: {warning}")
 
@@ -70,68 +93,75 @@ class LogProgress:
 
 
 class TerminalProgress(LogProgress):
-    """A live block: a bar per recording being converted and an overall bar; events print above it."""
+    """A live block (rich): a bar per recording being converted and an overall bar; events print above it."""
 
     wants_progress = True
 
     def __init__(self, stream: TextIO) -> None:
         super().__init__(stream)
-        self._active: dict[int, tuple[WorkItem, int, int | None]] = {}
-        self._drawn = 0
-        self._last_draw = 0.0
+        self._bars = Progress(TextColumn("{task.description}"), BarColumn(bar_width=24), TaskProgressColumn(),
+                              TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+                              console=Console(file=stream), transient=True, refresh_per_second=10)
+        self._overall = self._bars.add_task(f"{'overall':40s}", total=None, rate="")
+        self._tasks: dict[int, tuple[TaskID, float, float, int]] = {}  # index -> (task, start, fraction, frames)
+        self._bars.start()
 
     def _line(self, text: str) -> None:
-        self._clear()
-        self.stream.write(text + "\n")
-        self._draw(force=True)
+        self._bars.console.print(f"{time.strftime('%H:%M:%S')} {text}", markup=False, highlight=False,
+                                 soft_wrap=True)
+
+    def planned(self, items: list[WorkItem]) -> None:
+        super().planned(items)
+        self._bars.update(self._overall, total=max(self.total, 1), completed=0)
 
     def started(self, item: WorkItem) -> None:
-        self._active[item.index] = (item, 0, None)
-        self._draw(force=True)
+        task = self._bars.add_task(f"  {_name(item):38s}", total=None, rate="")
+        self._tasks[item.index] = (task, time.monotonic(), 0.0, 0)
+        super().started(item)
 
-    def progress(self, item: WorkItem, done: int, total: int | None) -> None:
-        self._active[item.index] = (item, done, total)
-        self._draw()
+    def progress(self, item: WorkItem, done: int, total: int | None, frames: int) -> None:
+        if item.index not in self._tasks:
+            return
+        task, start, _, _ = self._tasks[item.index]
+        elapsed = time.monotonic() - start
+        rate = f"{frames / elapsed:5.0f} frames/s" if elapsed > 0 else ""
+        self._bars.update(task, completed=done, total=total, rate=rate)
+        self._tasks[item.index] = (task, start, done / total if total else 0.0, frames)
+        self._update_overall()
+
+    def _update_overall(self) -> None:
+        partial = sum(fraction for _, _, fraction, _ in self._tasks.values())
+        frames = self.frames + sum(f for _, _, _, f in self._tasks.values())
+        elapsed = time.monotonic() - self.begun
+        rate = f"{frames / elapsed:5.0f} frames/s" if elapsed > 0 and frames else ""
+        self._bars.update(self._overall, completed=self.finished + partial, rate=rate)
+
+    def _done(self, index: int) -> None:
+        entry = self._tasks.pop(index, None)
+        if entry is not None:
+            self._bars.remove_task(entry[0])
+        self._update_overall()
+
+    def reused(self, result: ShardResult) -> None:
+        super().reused(result)
+        self._update_overall()
 
     def converted(self, result: ShardResult) -> None:
-        self._active.pop(result.item.index, None)
         super().converted(result)
+        self._done(result.item.index)
 
     def failed(self, failure: Failure) -> None:
-        self._active.pop(failure.item.index, None)
         super().failed(failure)
+        self._done(failure.item.index)
 
     def merging(self, shards: int) -> None:
-        self._active.clear()
+        for index in list(self._tasks):
+            self._done(index)
         super().merging(shards)
 
     def close(self) -> None:
-        self._clear()
-        self.stream.flush()
-
-    def _clear(self) -> None:
-        if self._drawn:
-            self.stream.write(f"\x1b[{self._drawn}F\x1b[J")
-            self._drawn = 0
-
-    def _draw(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last_draw < _REDRAW_S:
-            return
-        self._last_draw = now
-        self._clear()
-        lines = []
-        partial = 0.0
-        for item, done, total in self._active.values():
-            fraction = done / total if total else 0.0
-            partial += fraction
-            shown = f"{100 * fraction:3.0f}%" if total else f"{done} msgs"
-            lines.append(f"  {_name(item):40s} [{_bar(fraction)}] {shown}")
-        overall = (self.finished + partial) / self.total if self.total else 0.0
-        lines.append(f"  {'overall':40s} [{_bar(overall)}] {self.finished}/{self.total} recordings")
-        self.stream.write("\n".join(lines) + "\n")
-        self.stream.flush()
-        self._drawn = len(lines)
+        """Idempotent."""
+        self._bars.stop()
 
 
 def summary_table(report: RunReport, out: str | Path) -> str:

@@ -174,7 +174,14 @@ def check_key(key: str, root: str) -> str:
 
 
 def check_prefix(prefix: str, root: str) -> str:
-    """Return a listing prefix if it cannot escape the root (it may be empty or end with ``/``)."""
-    if prefix:
-        check_key(prefix.removesuffix("/"), root)
+    """Return a listing prefix if it cannot escape the root (it may be empty or end with ``/``).
+
+    Its directories are checked as a key; its last segment, a prefix of names matched as a string (``.``:
+    hidden names), only has to be free of backslashes and NUL characters.
+    """
+    directory, _, partial = prefix.rpartition("/")
+    if directory or prefix.startswith("/"):
+        check_key(directory or prefix, root)
+    if "\\" in partial or "\x00" in partial:
+        check_key(partial, root)
     return prefix

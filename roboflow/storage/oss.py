@@ -164,6 +164,10 @@ class OssBucket:
     def is_missing_upload(self, err: BaseException) -> bool:
         return isinstance(err, oss2.exceptions.NoSuchUpload)
 
+    def pending_uploads(self, prefix: str) -> list[tuple[str, str]]:
+        page = self._bucket.list_multipart_uploads(prefix=prefix)
+        return [(str(u.key), str(u.upload_id)) for u in page.upload_list]
+
 
 def is_transient(err: BaseException) -> bool:
     """Whether an OSS failure may go away: network faults, timeouts, CRC mismatches, 5xx, throttling."""

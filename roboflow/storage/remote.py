@@ -63,6 +63,11 @@ class Bucket(Protocol):
         """Whether ``err`` says the multipart upload no longer exists."""
         ...
 
+    def pending_uploads(self, prefix: str) -> list[tuple[str, str]]:
+        """``(key, upload id)`` of multipart uploads started under ``prefix`` and neither completed nor aborted
+        (the first thousand)."""
+        ...
+
 
 class RemoteStorage:
     """Objects under ``scheme://bucket/prefix`` of one endpoint.
@@ -156,6 +161,14 @@ class RemoteStorage:
                 yield ObjectInfo(info.key[len(self._prefix) :], info.size)
             if token is None:
                 return
+
+    def abort_pending_uploads(self) -> int:
+        """Abort the multipart uploads a killed writer left unfinished under this storage's prefix (they are
+        invisible but billed); returns how many."""
+        pending = self._guard.call("LIST UPLOADS", self.url, lambda: self._bucket.pending_uploads(self._prefix))
+        for key, upload_id in pending:
+            self._call("ABORT", key, functools.partial(self._bucket.abort_upload, key, upload_id))
+        return len(pending)
 
     def _call(self, operation: str, full_key: str, func: Callable[[], T]) -> T:
         return self._guard.call(operation, self._url(full_key), func)

@@ -168,6 +168,10 @@ class S3Bucket:
     def is_missing_upload(self, err: BaseException) -> bool:
         return isinstance(err, botocore.exceptions.ClientError) and _code(err) == "NoSuchUpload"
 
+    def pending_uploads(self, prefix: str) -> list[tuple[str, str]]:
+        page = self._client.list_multipart_uploads(Bucket=self._name, Prefix=prefix)
+        return [(str(u["Key"]), str(u["UploadId"])) for u in page.get("Uploads", ())]
+
 
 def is_transient(err: BaseException) -> bool:
     """Whether an S3 failure may go away: network faults, timeouts, 5xx, 429 and throttling codes."""

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from mcap.reader import make_reader
-from mcap.writer import Writer
-from pipeline.pipeline_readback import CAMERAS, CONFIG, check_episode, read_dataset
+from pipeline.episodic import SEGMENTS, concatenate, segments
+from pipeline.pipeline_readback import CONFIG, check_episode, read_dataset
 
 from roboflow.config import parse_config
 from roboflow.coordination import StateStore, open_store
@@ -25,37 +24,7 @@ from roboflow.synth import SynthSpec, write_recording
 from .conftest import MakeFleet
 from .harness import Fleet, wait_for
 
-NS = 1_000_000_000
-SEGMENTS = 3
 EPISODES_CONFIG = CONFIG + '\n[episodes]\nsplit = "gap"\ngap_s = 1.0\n'
-
-
-def _segments(seed: int) -> list[SynthSpec]:
-    """Three 3 s stretches of recording, 5 s apart: three episodes when split at 1 s gaps."""
-    start = SynthSpec().start_time_ns
-    return [SynthSpec(duration_s=3.0, cameras=CAMERAS, seed=seed * 10 + k, start_time_ns=start + k * 6 * NS)
-            for k in range(SEGMENTS)]
-
-
-def _concatenate(pieces: list[Path], out: Path) -> None:
-    """One MCAP holding the messages of ``pieces`` (whose times do not overlap), in order."""
-    with out.open("wb") as stream:
-        writer = Writer(stream)
-        writer.start()
-        schemas: dict[str, int] = {}
-        channels: dict[str, int] = {}
-        for piece in pieces:
-            with piece.open("rb") as source:
-                for schema, channel, message in make_reader(source).iter_messages(log_time_order=True):
-                    if channel.topic not in channels:
-                        assert schema is not None
-                        if schema.name not in schemas:
-                            schemas[schema.name] = writer.register_schema(schema.name, schema.encoding, schema.data)
-                        channels[channel.topic] = writer.register_channel(
-                            channel.topic, channel.message_encoding, schemas[schema.name], channel.metadata)
-                    writer.add_message(channels[channel.topic], message.log_time, message.data, message.publish_time,
-                                       message.sequence)
-        writer.finish()
 
 
 @pytest.fixture(scope="module")
@@ -65,12 +34,12 @@ def episodic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict
     specs = {}
     for r in range(3):
         pieces = []
-        for k, spec in enumerate(_segments(r)):
+        for k, spec in enumerate(segments(r)):
             pieces.append(root / f"piece{r}{k}.mcap")
             write_recording(pieces[-1], spec, format="mcap")
         path = root / "in" / f"run{r}.mcap"
-        _concatenate(pieces, path)
-        specs[str(path)] = _segments(r)
+        concatenate(pieces, path)
+        specs[str(path)] = segments(r)
     config = root / "config.toml"
     config.write_text(EPISODES_CONFIG)
     reference = root / "reference"
@@ -132,8 +101,10 @@ def test_a_killed_recording_resumes_at_its_first_unfinished_episode(
     info, episodes, provenance = read_dataset(out)
     assert info["total_episodes"] == 3 * SEGMENTS
     expected = [spec for path in sorted(specs) for spec in specs[path]]
-    for episode, entry, spec in zip(episodes, provenance["episodes"], expected, strict=True):
-        check_episode(episode, entry["alignment"][0], spec)
+    assert [entry["num_episodes"] for entry in provenance["episodes"]] == [SEGMENTS] * 3  # a recording's parts join
+    reports = [(report, entry) for entry in provenance["episodes"] for report in entry["alignment"]]
+    for episode, (report, entry), spec in zip(episodes, reports, expected, strict=True):
+        check_episode(episode, report, spec)
         assert len(entry["source"]["sha256"]) == 64
     for data in sorted((reference / "data").rglob("*.parquet")):
         assert pq.read_table(out / data.relative_to(reference)).equals(pq.read_table(data))
