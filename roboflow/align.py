@@ -12,7 +12,9 @@ last samples). At each frame time every stream contributes one value chosen by i
 
 A stream's ``tolerance_ns`` bounds the staleness of the value used (``|frame time - sample time|``; for
 ``interpolate`` the farther of the two samples): beyond it a frame is dropped when the stream is required and
-gets ``None`` for that stream when it is optional. Dropped frames are not renumbered here; the caller writes the
+gets ``None`` for that stream when it is optional. A sample whose value is ``None`` (a message that carries no
+value for the stream, e.g. no array element matching a selection) is counted as ``absent`` and otherwise
+ignored, as if the message had not been recorded. Dropped frames are not renumbered here; the caller writes the
 frames it receives, in order.
 
 Memory: the aligner keeps, per stream, only the samples that may still be used by a frame not yet emitted. A
@@ -79,6 +81,7 @@ class StreamReport:
     mean_staleness_ms: float | None
     dropped_frames: int
     out_of_order: int
+    absent: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,7 @@ class _Stream:
         self.offset = 0  # log time - sample time of the latest sample (0 for log-timed streams)
         self.count = 0
         self.out_of_order = 0
+        self.absent = 0
         self.buffered = 0
         self.dropped = 0
         self.staleness_max = 0
@@ -178,6 +182,7 @@ class _Stream:
             mean_staleness_ms=round(self.staleness_sum / n / 1e6, 3) if n else None,
             dropped_frames=self.dropped,
             out_of_order=self.out_of_order,
+            absent=self.absent,
         )
 
 
@@ -211,9 +216,13 @@ class Aligner:
         return self._t0
 
     def push(self, stream: int, time: int, log_time: int, value: Any, size: int = 0) -> list[Frame]:
-        """Add one sample; returns the frames that became final (possibly none)."""
+        """Add one sample (``value`` None: the message has no value for this stream); returns the frames that
+        became final (possibly none)."""
         self._clock = max(self._clock, log_time)
         state = self._streams[stream]
+        if value is None:
+            state.absent += 1
+            return []
         if not state.add(time, log_time, value, size):
             return []
         if self._t0 is None and not self._start():

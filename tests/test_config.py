@@ -207,3 +207,12 @@ def test_video_defaults_and_lerobots_settings() -> None:
     }
     lerobot = parse_config(MINIMAL + '[video]\ncodec = "libsvtav1"\npreset = 12\n').video
     assert video_settings(lerobot).encoder_options() == {"g": "2", "crf": "30", "preset": "12"}
+
+
+def test_field_paths_are_checked_when_the_config_is_read() -> None:
+    selection = 'field = ["transforms[header.frame_id=odom, child_frame_id=\'base link\'].transform", "data[2]"]\n'
+    assert parse_config(MINIMAL + selection).mappings[0].inputs[0].fields == (
+        "transforms[header.frame_id=odom, child_frame_id='base link'].transform", "data[2]")
+    with pytest.raises(ConfigError, match=r"t.toml: \[\[mappings\]\] 'observation.state' field: invalid field path "
+                                          r"'transforms\[child_frame_id base_link\]' at character 11 \(write fields "):
+        parse_config(MINIMAL + 'field = "transforms[child_frame_id base_link]"\n', origin="t.toml")

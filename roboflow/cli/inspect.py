@@ -77,6 +77,8 @@ def info_to_dict(info: RecordingInfo) -> dict[str, object]:
                 "message_count": topic.message_count,
                 "frequency_hz": topic.frequency_hz,
                 "image": topic.image,
+                "log_range": topic.log_range,
+                "header_range": topic.header_range,
             }
             for topic in info.topics
         ],
@@ -111,16 +113,26 @@ def _text(info: RecordingInfo) -> str:
     for row in rows:
         cells = [row[col].ljust(widths[col]) if col < 3 else row[col].rjust(widths[col]) for col in range(5)]
         lines.append(("  " + "  ".join(cells) + ("  " + row[5] if row[5] else "")).rstrip())
+    for topic in info.topics:
+        if topic.header_range is not None and topic.log_range is not None:
+            lines.append(f"header:    {topic.topic}: stamps {_span(topic.header_range)}, logged {_span(topic.log_range)}")
+        if topic.image and "error" in topic.image:
+            lines.append(f"camera:    cannot decode the first frame: {topic.image['error']}")
     lines.extend(f"note:      {note}" for note in info.notes)
     return "\n".join(lines)
+
+
+def _span(times: tuple[int, int]) -> str:
+    return f"{times[0] / 1e9:.3f}..{times[1] / 1e9:.3f} s"
 
 
 def _image(image: dict[str, object] | None) -> str:
     if not image:
         return ""
-    if "error" in image:
-        return f"[image: {image['error']}]"
+    if "error" in image and image.get("width") is None and not image.get("format"):
+        return "[undecodable]"
+    undecodable = ", undecodable" if "error" in image else ""
     size = f"{image['width']}x{image['height']}" if image.get("width") is not None else "?x?"
     kind = image.get("encoding") or image.get("format") or "?"
     codec = image.get("codec")
-    return f"[{size} {kind}{f' ({codec})' if codec and codec != kind else ''}]"
+    return f"[{size} {kind}{f' ({codec})' if codec and codec != kind else ''}{undecodable}]"

@@ -102,7 +102,7 @@ class TopicInput:
         fields: Field paths to extract, concatenated in this order; None means the type's default
             (JointState ``position``, ``data`` of numeric arrays, the pose/twist of geometry messages).
         joints: JointState joint names to select, in this order; None means all joints in the order of
-            the first message.
+            the first message. On a type that is not a JointState, ``fields`` give the JointState inside it.
         policy: Resampling policy.
         tolerance_ns: Largest allowed distance between a frame time and the sample used, or None.
         time: Message time used on the timeline.

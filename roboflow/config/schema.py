@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 import tomllib
 from collections.abc import Iterable
 from enum import Enum
@@ -30,7 +31,8 @@ from roboflow.config.model import (
     TopicInput,
     VideoConfig,
 )
-from roboflow.errors import ConfigError
+from roboflow.decode.fields import compile_field_path
+from roboflow.errors import ConfigError, SourceError
 from roboflow.media.settings import VideoSettings
 
 __all__ = ["FORMATS", "MAX_CONFIG_BYTES", "closest", "load_config", "parse_config", "video_settings"]
@@ -47,6 +49,7 @@ _MAPPING_KEYS = ("feature", "mapping_type", "topics", "sources", "names", "depth
 _TOP_KEYS = ("source", "dataset", "mappings", "video", "flushing", "streaming", "episodes")
 
 _REQUIRED = object()
+_COMMENTED_FEATURE = re.compile(r'\s*#\s*feature\s*=\s*"([^"]*)"')
 E = TypeVar("E", bound=Enum)
 
 
@@ -78,6 +81,8 @@ def parse_config(text: str, origin: str = "<config>") -> Config:
         raise ConfigError(f"not valid TOML: {err}", path=origin) from err
     top = _Table(data, "config", _TOP_KEYS, origin)
     dataset = _dataset(top.table("dataset", required=True))
+    if "mappings" not in data:
+        raise ConfigError("config: missing required key 'mappings'", path=origin, hint=_commented_mappings(text))
     mappings_raw = top.get("mappings", list, _REQUIRED, "an array of tables [[mappings]]")
     if not mappings_raw:
         raise ConfigError("[[mappings]] is empty: a dataset needs at least one feature", path=origin)
@@ -101,6 +106,22 @@ def parse_config(text: str, origin: str = "<config>") -> Config:
     if config.episodes.split == "topic" and config.episodes.topic is None:
         raise ConfigError("[episodes] split = \"topic\" needs topic = \"/marker/topic\"", path=origin)
     return config
+
+
+def _commented_mappings(text: str) -> str:
+    """What to do about a config without mappings: uncomment the commented ``[[mappings]]`` blocks of a starter
+    config (named by feature and line), else add one."""
+    blocks: list[str] = []
+    lines = text.splitlines()
+    for number, line in enumerate(lines, 1):
+        if line.strip() != "# [[mappings]]":
+            continue
+        feature = next((m[1] for later in lines[number:number + 4] if (m := _COMMENTED_FEATURE.match(later))), "?")
+        blocks.append(f"{feature} (line {number})")
+    if not blocks:
+        return "add a [[mappings]] table per feature; `roboflow init-config RECORDING` writes a starter config"
+    shown = ", ".join(blocks[:8]) + (f", ... ({len(blocks)} blocks)" if len(blocks) > 8 else "")
+    return f"uncomment at least one of its commented [[mappings]] blocks: {shown}"
 
 
 def closest(word: str, candidates: Iterable[str]) -> list[str]:
@@ -350,6 +371,11 @@ def _input_options(
     options = dict(base)
     if t.has("field"):
         options["fields"] = t.strings("field", one_or_many=True)
+        for path in options["fields"]:
+            try:
+                compile_field_path(path)
+            except SourceError as err:  # a typo in a path is a config error, reported before any reading
+                raise t.error("field", err.message, err.hint) from err
     if t.has("joints"):
         options["joints"] = t.strings("joints")
     options["policy"] = t.enum("policy", Policy, base["policy"])

@@ -45,6 +45,11 @@ class _Stream:
     input: TopicInput
     type_name: str
 
+    @property
+    def name(self) -> str:
+        """The label of the stream in reports and errors."""
+        return self.input.topic if self.mapping is None else f"{self.input.topic} -> {self.mapping.feature}"
+
 
 class FeaturePlan:
     """The conversion of one recording's messages into frames.
@@ -89,7 +94,7 @@ class FeaturePlan:
         """Aligner specs, one per stream, in stream order."""
         return tuple(
             StreamSpec(
-                name=s.input.topic if s.mapping is None else f"{s.input.topic} -> {s.mapping.feature}",
+                name=s.name,
                 policy=s.input.policy,
                 tolerance_ns=s.input.tolerance_ns,
                 required=s.mapping is not None,
@@ -115,6 +120,15 @@ class FeaturePlan:
             extractor = self._extractors[index]
             value = extractor(msg, time) if extractor is not None else _task_text(msg)
             yield index, time, raw.log_time, value, getattr(value, "nbytes", 64)
+
+    def absent_notes(self) -> dict[str, str]:
+        """Per stream name, how many messages lacked the selected array element (streams where any did)."""
+        notes = {}
+        for stream, extractor in zip(self._streams, self._extractors, strict=True):
+            note = extractor.absent_note() if isinstance(extractor, VectorExtractor) else None
+            if note is not None:
+                notes[stream.name] = note
+        return notes
 
     def frame(self, frame: Frame, submit: Submit | None = None) -> tuple[dict[str, Any], str | None]:
         """The writer's frame dict for an aligned frame, and its task (None: the default task).

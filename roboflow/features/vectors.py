@@ -23,10 +23,18 @@ import numpy as np
 
 from roboflow.config.model import MissingJoint, TopicInput
 from roboflow.decode import get_field
+from roboflow.decode.fields import NoElement
 from roboflow.errors import ConfigError, SourceError
 from roboflow.features.types import JOINT_FIELDS, default_fields, is_joint_state
 
-__all__ = ["FieldExtractor", "JointStateExtractor", "VectorExtractor", "numeric_paths", "vector_extractor"]
+__all__ = [
+    "FieldExtractor",
+    "JointStateExtractor",
+    "VectorExtractor",
+    "message_paths",
+    "numeric_paths",
+    "vector_extractor",
+]
 
 _SKIPPED_FIELDS = frozenset({"header", "__msgtype__"})
 _TIME_TYPES = frozenset({
@@ -36,14 +44,34 @@ _TIME_TYPES = frozenset({
 
 
 class VectorExtractor:
-    """Base: ``extractor(msg, time_ns) -> float32 array``; :attr:`names` known after the first message."""
+    """Base: ``extractor(msg, time_ns) -> float32 array``, or None for a message without the selected array
+    element; :attr:`names` known after the first message with a value."""
 
     def __init__(self, topic: str) -> None:
         self.topic = topic
         self.names: tuple[str, ...] | None = None
+        #: Messages without the selected element, and what the first few of them had instead.
+        self.absent = 0
+        self._absent_seen: dict[str, None] = {}
+        self._selector = ""
 
-    def __call__(self, msg: Any, time_ns: int) -> np.ndarray:
+    def __call__(self, msg: Any, time_ns: int) -> np.ndarray | None:
         raise NotImplementedError
+
+    def note_absent(self, missing: NoElement) -> None:
+        """Count a message without the selected element (it will not feed the timeline)."""
+        self.absent += 1
+        self._selector = missing.selector
+        for seen in missing.seen:
+            if len(self._absent_seen) < 8:
+                self._absent_seen.setdefault(seen)
+
+    def absent_note(self) -> str | None:
+        """``N messages had no <selector> (their elements have ...)``, or None when every message had one."""
+        if not self.absent:
+            return None
+        seen = ", ".join(self._absent_seen) or "empty arrays"
+        return f"{self.absent} messages had no element {self._selector} (they have {seen})"
 
     def error(self, time_ns: int, message: str, hint: str | None = None) -> SourceError:
         return SourceError(f"{self.topic} at t={time_ns / 1e9:.6f} s: {message}", hint=hint)
@@ -78,31 +106,61 @@ def vector_extractor(topic_input: TopicInput, type_name: str) -> VectorExtractor
             )
         return FieldExtractor(topic_input.topic, fields)
     if topic_input.joints is not None:
-        raise ConfigError(f"{topic_input.topic}: 'joints' applies to sensor_msgs/JointState, not {type_name}",
-                          hint="select elements with field paths such as data[0]")
+        path, arrays = _nested_joint_state(topic_input, type_name)
+        return JointStateExtractor(topic_input.topic, arrays, topic_input.joints, topic_input.missing_joint, path)
     return FieldExtractor(topic_input.topic, topic_input.fields or default_fields(type_name), type_name)
 
 
+def _nested_joint_state(topic_input: TopicInput, type_name: str) -> tuple[str, tuple[str, ...]]:
+    """For ``joints`` on a message holding a JointState: its path and arrays, from ``field = "joint_states"``
+    (position) or ``["joint_states.position", "joint_states.velocity"]``.
+
+    Raises:
+        ConfigError: No field, or fields that are not arrays of one JointState path.
+    """
+    paths: set[str] = set()
+    arrays: list[str] = []
+    for field in topic_input.fields or ():
+        path, _, last = field.rpartition(".")
+        if last not in JOINT_FIELDS:
+            path, last = field, JOINT_FIELDS[0]
+        paths.add(path)
+        arrays.append(last)
+    if len(paths) != 1 or "" in paths:
+        raise ConfigError(
+            f"{topic_input.topic}: 'joints' applies to a sensor_msgs/JointState, and {type_name} is none",
+            hint="set field to the JointState inside it (field = \"joint_states\", or \"joint_states.velocity\"), "
+                 "or select elements with field paths such as data[0]",
+        )
+    return paths.pop(), tuple(arrays)
+
+
 class JointStateExtractor(VectorExtractor):
-    """Joints by name from JointState messages.
+    """Joints by name from JointState messages, or from a JointState inside another message.
 
     Args:
         topic: Topic name, for messages.
         fields: Which arrays, in order (``position``, ``velocity``, ``effort``); several are concatenated.
         joints: Joint names to select, in order; None: every joint of the first message, in its order.
         missing: What happens when a selected joint is absent from a message (or an array is short).
+        path: Field path of the JointState in the message (``""``: the message is one).
     """
 
     def __init__(self, topic: str, fields: Sequence[str], joints: Sequence[str] | None,
-                 missing: MissingJoint) -> None:
+                 missing: MissingJoint, path: str = "") -> None:
         super().__init__(topic)
         self.fields = tuple(fields)
         self.joints = tuple(joints) if joints is not None else None
         self.missing = missing
+        self.path = path
         self._layout: tuple[tuple[str, ...], np.ndarray, np.ndarray] | None = None
         self._last: np.ndarray | None = None
 
-    def __call__(self, msg: Any, time_ns: int) -> np.ndarray:
+    def __call__(self, msg: Any, time_ns: int) -> np.ndarray | None:
+        if self.path:
+            msg = self._joint_state(msg, time_ns)
+            if msg is None:
+                return None
         names = tuple(self._field(msg, "name", time_ns))
         if self.joints is None:
             if not names:
@@ -139,6 +197,20 @@ class JointStateExtractor(VectorExtractor):
                              hint="the recording's definition of sensor_msgs/JointState lacks it; "
                                   "map the fields it has with 'fields'") from None
 
+    def _joint_state(self, msg: Any, time_ns: int) -> Any:
+        """The JointState at :attr:`path` (None: a selected array element is absent from this message)."""
+        try:
+            value = get_field(msg, self.path)
+        except NoElement as missing:
+            self.note_absent(missing)
+            return None
+        except SourceError as err:
+            raise self.error(time_ns, err.message, hint=err.hint) from err
+        if not all(isinstance(value, dict) and key in value or hasattr(value, key) for key in ("name", *self.fields)):
+            raise self.error(time_ns, f"'{self.path}' is {_type_name(value) or type(value).__name__}, not a JointState",
+                             hint="'joints' needs field = the path of a sensor_msgs/JointState")
+        return value
+
     def _index(self, names: tuple[str, ...], time_ns: int) -> tuple[np.ndarray, np.ndarray]:
         """Per selected joint: its index in ``names`` and whether it is there (cached per name list)."""
         if self._layout is None or self._layout[0] != names:
@@ -172,7 +244,7 @@ class FieldExtractor(VectorExtractor):
         self.type_name = type_name
         self._size: int | None = None
 
-    def __call__(self, msg: Any, time_ns: int) -> np.ndarray:
+    def __call__(self, msg: Any, time_ns: int) -> np.ndarray | None:
         if self.fields is None:
             paths = numeric_paths(msg)
             shown = ", ".join(paths[:12]) + (", ..." if len(paths) > 12 else "")
@@ -185,6 +257,9 @@ class FieldExtractor(VectorExtractor):
         for path in self.fields:
             try:
                 value = msg if path == "" else get_field(msg, path)
+            except NoElement as missing:
+                self.note_absent(missing)
+                return None
             except SourceError as err:
                 raise self.error(time_ns, err.message, hint=err.hint) from err
             try:
@@ -219,15 +294,25 @@ def flatten(value: Any, path: str) -> tuple[list[str], np.ndarray]:
 
 def numeric_paths(msg: Any) -> list[str]:
     """Field paths of the numeric leaves of a message (for error hints); arrays shown once as ``name[]``."""
+    return message_paths(msg)[0]
+
+
+def message_paths(msg: Any) -> tuple[list[str], list[str]]:
+    """Field paths of a message's numeric leaves and of its other leaves (text, bytes), without headers and
+    time stamps; arrays shown once as ``name[]``."""
     names: list[str] = []
-    _walk(msg, "", names, [], top=False, arrays_once=True)
-    return names
+    other: list[str] = []
+    _walk(msg, "", names, [], top=False, arrays_once=True, other=other)
+    return names, other
 
 
 def _walk(value: Any, path: str, names: list[str], values: list[np.ndarray], *, top: bool,
-          arrays_once: bool = False) -> None:
+          arrays_once: bool = False, other: list[str] | None = None) -> None:
     def join(child: str) -> str:
         return f"{path}.{child}" if path else child
+
+    def walk(item: Any, child: str) -> None:
+        _walk(item, child, names, values, top=False, arrays_once=arrays_once, other=other)
 
     if isinstance(value, (bool, int, float, np.number, np.bool_)):
         names.append(path)
@@ -236,6 +321,8 @@ def _walk(value: Any, path: str, names: list[str], values: list[np.ndarray], *, 
         if value.dtype.kind not in "biuf":
             if top:
                 raise TypeError(f"array of {value.dtype}")
+            if other is not None:
+                other.append(f"{path}[]")
             return
         flat = value.reshape(-1)
         names.extend([f"{path}[]"] if arrays_once else [f"{path}[{i}]" for i in range(flat.size)])
@@ -243,19 +330,21 @@ def _walk(value: Any, path: str, names: list[str], values: list[np.ndarray], *, 
     elif isinstance(value, (str, bytes, bytearray)):
         if top:
             raise TypeError("it is text")
+        if other is not None:
+            other.append(path)
     elif isinstance(value, dict):
         for key, item in value.items():
-            _walk(item, join(str(key)), names, values, top=False, arrays_once=arrays_once)
+            walk(item, join(str(key)))
     elif isinstance(value, (list, tuple)) or _is_repeated(value):
         items = list(value)
         if items and all(isinstance(v, (bool, int, float, np.number)) for v in items):
             _walk(np.asarray(items, dtype=np.float64), path, names, values, top=top, arrays_once=arrays_once)
             return
         for i, item in enumerate(items[:1] if arrays_once else items):
-            _walk(item, f"{path}[{'' if arrays_once else i}]", names, values, top=False, arrays_once=arrays_once)
+            walk(item, f"{path}[{'' if arrays_once else i}]")
     else:
         for child, item in _message_fields(value):
-            _walk(item, join(child), names, values, top=False, arrays_once=arrays_once)
+            walk(item, join(child))
 
 
 def _message_fields(msg: Any) -> list[tuple[str, Any]]:

@@ -9,7 +9,8 @@ Shards and the output are reached through a :class:`MergeIO`: it turns a locatio
 directory for the time it is used. :class:`StorageIO` (the default) takes any storage URL of
 :mod:`roboflow.storage` (a local path, ``file://``, ``s3://``, ``oss://``): a remote shard is downloaded
 while it is read, a remote output is written to a temporary directory and uploaded when the merge has
-succeeded, ``meta/info.json`` last. :class:`LocalIO` takes local paths only.
+succeeded, ``meta/info.json`` last; an existing one is replaced through a staged copy
+(:func:`roboflow.storage.publish.publish_tree`). :class:`LocalIO` takes local paths only.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ class StorageIO:
 
     @contextmanager
     def output(self, location: str, *, overwrite: bool) -> Iterator[Path]:
-        from roboflow.storage import open_storage, parse_url, upload_tree
+        from roboflow.storage import open_storage, parse_url
+        from roboflow.storage.publish import publish_tree
 
         parsed = parse_url(location)
         if parsed.scheme == "file":
@@ -104,11 +106,8 @@ class StorageIO:
             raise DatasetError("exists already, not overwriting", path=location, hint="pass overwrite=True")
         with tempfile.TemporaryDirectory(prefix="roboflow-merge-") as temporary:
             yield Path(temporary)
-            # the old dataset stops being one first (its info.json goes), then its files go
-            stale = sorted(info.key for info in storage.list())
-            for key in sorted(stale, key=lambda key: key != layout.INFO_PATH):
-                storage.delete(key)
-            upload_tree(temporary, location, last=(layout.INFO_PATH,), options=self.options)
+            # an old dataset is replaced through a complete copy staged beside it, so one always exists
+            publish_tree(temporary, location, last=(layout.INFO_PATH,), options=self.options)
 
 
 @dataclass(frozen=True, slots=True)

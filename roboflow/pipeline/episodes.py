@@ -64,6 +64,8 @@ class EpisodeStream:
         self._task: Sample | None = None
         self._pending: deque[tuple[dict[str, Any], str]] = deque()
         self._pools: dict[int, ThreadPoolExecutor] = {}
+        #: Per stream: the first and last sample time and log time of the whole recording, for "no frames".
+        self._ranges: dict[int, tuple[int, int, int, int]] = {}
         self._aligner = self._new_aligner()
 
     @property
@@ -79,6 +81,8 @@ class EpisodeStream:
         for sample in self.plan.samples(raw):
             if sample[0] == self.plan.task_stream:
                 self._task = sample
+            if sample[3] is not None:
+                self._note_range(sample[0], sample[1], sample[2])
             for frame in self._aligner.push(*sample):
                 self._frame(frame)
 
@@ -93,10 +97,35 @@ class EpisodeStream:
         self.close()
         if self._episodes == 0:
             if missing:
-                raise SourceError(f"no frames: no message on {', '.join(missing)}")
+                notes = self.plan.absent_notes()
+                shown = ", ".join(f"{name} ({notes[name]})" if name in notes else name for name in missing)
+                raise SourceError(f"no frames: no message on {shown}")
+            if any(spec.header_time for spec in self.plan.streams):
+                raise SourceError(f"no frames: the mapped streams never have data at the same time; {self._spans()}",
+                                  hint="header stamps of different clocks do not overlap: use time = \"log\" for "
+                                       "the streams whose header clock differs")
             raise SourceError("no frames: the mapped streams never have data at the same time",
                               hint="check the topics' time ranges with `roboflow inspect`")
         return self._episodes
+
+    def _note_range(self, stream: int, time: int, log_time: int) -> None:
+        known = self._ranges.get(stream)
+        self._ranges[stream] = (time, time, log_time, log_time) if known is None else (
+            min(known[0], time), max(known[1], time), min(known[2], log_time), max(known[3], log_time))
+
+    def _spans(self) -> str:
+        """Each stream's time range, e.g. ``/a -> x: header 360.714..360.982 s (log 0.000..0.168 s)``."""
+        parts = []
+        for index, spec in enumerate(self.plan.streams):
+            span = self._ranges.get(index)
+            if span is None:
+                continue
+            first, last, log_first, log_last = (value / 1e9 for value in span)
+            if spec.header_time:
+                parts.append(f"{spec.name}: header {first:.3f}..{last:.3f} s (log {log_first:.3f}..{log_last:.3f} s)")
+            else:
+                parts.append(f"{spec.name}: log {first:.3f}..{last:.3f} s")
+        return ", ".join(parts)
 
     def _new_aligner(self) -> Aligner:
         return Aligner(self.plan.streams, self.config.dataset.fps,

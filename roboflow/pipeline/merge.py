@@ -3,9 +3,9 @@
 A local dataset is assembled in a hidden sibling directory of the output (``.<name>.partial-<id>``) and
 renamed into place only when complete; an existing output is replaced only with ``overwrite``, and only after
 the new one is complete. A remote dataset (``s3://``, ``oss://``) is assembled in a local temporary directory and uploaded
-with ``meta/info.json`` last (:class:`roboflow.lerobot.merge.StorageIO`); with ``overwrite`` the old dataset's
-``info.json`` is deleted first, then its files. Either way a failed or interrupted run never leaves the output
-looking like a dataset.
+with ``meta/info.json`` last (:class:`roboflow.lerobot.merge.StorageIO`); with ``overwrite`` an old dataset is
+replaced only once the new one is uploaded complete beside it (``.<name>.new``), which an error names if the
+swap fails. Either way a failed or interrupted run never leaves a half-written dataset, nor the user without one.
 """
 
 from __future__ import annotations

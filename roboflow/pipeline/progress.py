@@ -139,8 +139,10 @@ def summary_table(report: RunReport, out: str | Path) -> str:
     for result in report.results:
         dropped = sum(e["frames_dropped"] for e in result.episodes)
         skipped = f", {len(result.skipped_episodes)} short episode(s) left out" if result.skipped_episodes else ""
+        absent = sum(stream.get("absent", 0) for e in result.episodes for stream in e.get("streams", ()))
+        unmatched = f", {absent} messages without the selected array element" if absent else ""
         by_index[result.item.index] = (str(len(result.episodes)), str(result.frames), str(dropped),
-                                       f"{result.seconds:.1f}", "ok" + skipped)
+                                       f"{result.seconds:.1f}", "ok" + skipped + unmatched)
     for failure in report.failures:
         message = failure.error.removeprefix(f"{failure.item.url}: ")
         by_index[failure.item.index] = ("-", "-", "-", "-", f"skipped: {message}")

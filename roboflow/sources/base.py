@@ -97,7 +97,14 @@ class ChannelStats:
 
 @dataclass(frozen=True, slots=True)
 class TopicInfo:
-    """Summary of one topic, as ``roboflow inspect`` shows it."""
+    """Summary of one topic, as ``roboflow inspect`` shows it.
+
+    Attributes:
+        log_range: Log times of its first and last message, ns.
+        header_range: Header stamps of its first and last message, ns, when the first differs from its log time
+            by more than :data:`~roboflow.sources.info.CLOCK_TOLERANCE_NS` (a header clock other than the log
+            clock).
+    """
 
     topic: str
     type: str
@@ -105,6 +112,8 @@ class TopicInfo:
     message_count: int
     frequency_hz: float | None = None
     image: dict[str, object] | None = None
+    log_range: tuple[int, int] | None = None
+    header_range: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

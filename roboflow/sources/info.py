@@ -1,21 +1,26 @@
 """One recording in a few facts: format, time range, and per topic type, count, rate and image facts.
 
 Counts and time ranges come from each source's ``statistics()`` (the index where the recording
-has one), so inspecting a large indexed recording reads little more than its index and the first
-message of each image topic.
+has one), so inspecting a large indexed recording reads little more than its index and the first message of each
+topic (and the last one of a topic whose first header stamp is off its log time: a header clock of its own).
+The first message of each camera topic is decoded as ``convert`` would, so an undecodable camera shows here.
 """
 
 from __future__ import annotations
 
 import struct
+from collections import deque
 from collections.abc import Mapping
 from itertools import islice
 
 from roboflow.errors import SourceError
-from roboflow.sources.base import Channel, ChannelStats, RecordingInfo, Source, TopicInfo
+from roboflow.sources.base import Channel, ChannelStats, RawMessage, RecordingInfo, Source, TopicInfo
 from roboflow.sources.streams import Input
 
-__all__ = ["IMAGE_TYPES", "inspect_recording", "summarize"]
+__all__ = ["CLOCK_TOLERANCE_NS", "IMAGE_TYPES", "inspect_recording", "summarize"]
+
+#: Header stamps further than this from their log times are shown: they come from another clock.
+CLOCK_TOLERANCE_NS = 100_000_000
 
 #: Message types whose first message ``inspect`` describes (resolution, pixel encoding or format).
 IMAGE_TYPES = frozenset({
@@ -72,7 +77,21 @@ def _topic(source: Source, topic: str, channels: list[Channel], stats: Mapping[i
     image = None
     if count and set(types) & IMAGE_TYPES:
         image = _image_facts(source, topic)
-    return TopicInfo(topic, " | ".join(types), ", ".join(encodings), count, frequency, image)
+    log_range = (min(starts), max(ends)) if starts and ends else None
+    header_range = _header_range(source, topic, log_range) if count else None
+    return TopicInfo(topic, " | ".join(types), ", ".join(encodings), count, frequency, image, log_range, header_range)
+
+
+def _header_range(source: Source, topic: str, log_range: tuple[int, int] | None) -> tuple[int, int] | None:
+    """Header stamps of the first and last message of ``topic`` when the first one is off its log time (only then
+    is the last message read: on an unindexed recording that is a scan)."""
+    first = next(islice(source.messages(topics=[topic]), 1), None)
+    if first is None or first.header_stamp is None or log_range is None:
+        return None
+    if abs(first.header_stamp - first.log_time) <= CLOCK_TOLERANCE_NS:
+        return None
+    last = next(iter(deque(source.messages(topics=[topic], start=log_range[1]), maxlen=1)), first)
+    return first.header_stamp, last.header_stamp if last.header_stamp is not None else first.header_stamp
 
 
 def _notes(channels: tuple[Channel, ...]) -> tuple[str, ...]:
@@ -88,7 +107,7 @@ def _notes(channels: tuple[Channel, ...]) -> tuple[str, ...]:
 
 
 def _image_facts(source: Source, topic: str) -> dict[str, object]:
-    from roboflow.decode import decoder_for, get_field
+    from roboflow.decode import decoder_for
 
     first = next(islice(source.messages(topics=[topic]), 1), None)
     if first is None:
@@ -97,6 +116,32 @@ def _image_facts(source: Source, topic: str) -> dict[str, object]:
         message = decoder_for(first.channel)(first.data)
     except SourceError as err:
         return {"error": err.message}
+    facts = _facts(message)
+    problem = _undecodable(topic, first, message)
+    return facts if problem is None else {**facts, "error": problem}
+
+
+def _undecodable(topic: str, first: RawMessage, message: object) -> str | None:
+    """Why ``convert`` could not decode this camera message into a frame (None: it can)."""
+    from roboflow.errors import UserError
+    from roboflow.features.images import ImageDecoder
+    from roboflow.features.types import image_kind
+
+    type_name = first.channel.schema.name if first.channel.schema is not None else ""
+    if image_kind(type_name) is None:
+        return None
+    try:  # any depth_max: depth frames are decodable, what to store is the config's choice
+        ImageDecoder(topic, type_name, depth_max=1.0)(message, first.log_time)
+    except UserError as err:
+        return str(err)
+    except Exception as err:  # noqa: BLE001 - a codec library's own error is as much "cannot decode"
+        return f"{topic}: {err}"
+    return None
+
+
+def _facts(message: object) -> dict[str, object]:
+    from roboflow.decode import get_field
+
     if isinstance(message, dict):  # Rerun row
         if "Image:format" in message and isinstance(message["Image:format"], dict):
             fmt = message["Image:format"]

@@ -12,7 +12,8 @@ such as ``sensor_time``), if any. Static rows (no timeline) get the recording's 
 RRDs have no index) to list entities and chunk time ranges; reading then streams chunks again in
 file order, in log-time order via :func:`roboflow.sources.ordering.merge_in_order`. rerun-sdk reads
 only files, so a stream is spooled to a temporary file. Files written by a Rerun version that
-rerun-sdk cannot migrate fail with a SourceError naming both versions.
+rerun-sdk cannot migrate (older than 0.23, read from the file's header) fail with a SourceError naming the
+writer's version and the versions rerun-sdk reads, rather than as a damaged file.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from roboflow.sources.streams import Input, describe, open_binary, spool
 __all__ = ["RRD_MAGICS", "RrdSource"]
 
 RRD_MAGICS = (b"RRF2", b"RRF1", b"RRF0", b"RRIS")
+#: The oldest Rerun (major, minor) whose files rerun-sdk reads (it migrates them; older ones it refuses).
+MIN_VERSION = (0, 23)
 _TIMELINE = "log_time"
 
 
@@ -86,6 +89,7 @@ class RrdSource(ClosingSource):
         try:
             self._check(head)
             self._rerun = _rerun()
+            self._check_version(head)
             self._scan()
         except BaseException:
             self.close()
@@ -98,10 +102,21 @@ class RrdSource(ClosingSource):
         if head[:4] not in RRD_MAGICS:
             raise SourceError(f"not a Rerun .rrd file (starts with {head[:8]!r})", path=self.path,
                               hint="check that this is an .rrd recording")
-        if head[:4] != b"RRF2":
-            raise SourceError(f"written by an old Rerun ({head[:4].decode()} format) that rerun-sdk cannot read",
-                              path=self.path, hint="re-save it with Rerun 0.23 or newer")
         self.writer_version = ".".join(str(part) for part in head[4:7])
+
+    def _check_version(self, head: bytes) -> None:
+        """Refuse files of a Rerun older than rerun-sdk reads, naming the writer's version from the header."""
+        if head[:4] != b"RRF2":
+            raise self._too_old(f"an old Rerun ({head[:4].decode()} format)")
+        if tuple(head[4:6]) < MIN_VERSION:
+            raise self._too_old(f"Rerun {self.writer_version}")
+
+    def _too_old(self, writer: str) -> SourceError:
+        readable = ".".join(map(str, MIN_VERSION))
+        return SourceError(
+            f"written by {writer}; rerun-sdk {self._rerun.__version__} reads files of Rerun {readable} and newer",
+            path=self.path, hint=f"re-save it with Rerun {readable} or newer",
+        )
 
     def _reader(self) -> Any:
         with warnings.catch_warnings():
@@ -113,11 +128,8 @@ class RrdSource(ClosingSource):
 
     def _error(self, err: Exception) -> SourceError:
         text = str(err)
-        if "incompatible" in text:
-            return SourceError(
-                f"written by Rerun {self.writer_version}, which rerun-sdk {self._rerun.__version__} cannot read",
-                path=self.path, hint=f"re-save it with a Rerun version that rerun-sdk {self._rerun.__version__} migrates (0.23 or newer)",
-            )
+        if "incompatible" in text or "old .rrd" in text:  # rerun-sdk's words for a version it cannot migrate
+            return self._too_old(f"Rerun {self.writer_version}")
         return SourceError(f"unreadable .rrd: {text}", path=self.path,
                            hint="the file is damaged or truncated; re-copy it")
 

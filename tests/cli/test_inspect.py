@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -58,7 +59,8 @@ def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     camera, chatter = info["topics"]
     assert camera == {"topic": "/camera", "type": "sensor_msgs/msg/Image", "message_encoding": "cdr",
                       "message_count": 30, "frequency_hz": pytest.approx(10.0),
-                      "image": {"width": 8, "height": 6, "encoding": "rgb8"}}
+                      "image": {"width": 8, "height": 6, "encoding": "rgb8"},
+                      "log_range": [BASE_NS, BASE_NS + 2_900_000_000], "header_range": None}
     assert chatter["image"] is None
 
 
@@ -120,3 +122,40 @@ def test_every_shared_recording_through_the_real_command(recordings: Path, tmp_p
     infos = json.loads(result.stdout)
     assert len(infos) == 21
     assert sum(info["message_count"] for info in infos) == 3 * 8647 + 135 + 3 + 6 + 2 * 188 + 2 * 20 + 3177 + 10 + 7 + 1127 + 1 + 1 + 1 + 3 * 10 + 33
+
+
+def test_header_clocks_that_differ_from_the_log_clock_are_shown(recordings: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """The RealSense bag logs from 0 s (time since start); its cameras stamp from the device clock (~360 s)."""
+    status, out, _ = run(capsys, str(recordings / "librealsense/single_depth_color_640x480.bag"))
+    assert status == 0
+    headers = [line for line in out.splitlines() if line.startswith("header:")]
+    assert headers == [
+        "header:    /device_0/sensor_0/Depth_0/image/data: stamps 360.815..360.982 s, logged 0.000..0.168 s",
+        "header:    /device_0/sensor_1/Color_0/image/data: stamps 360.714..360.714 s, logged 0.054..0.054 s",
+    ]
+    _, out, _ = run(capsys, "--json", str(recordings / "librealsense/single_depth_color_640x480.bag"))
+    topics = {topic["topic"]: topic for topic in json.loads(out)[0]["topics"]}
+    assert topics["/device_0/sensor_1/Color_0/image/data"]["header_range"] == [360713523000, 360713523000]
+    assert topics["/device_0/info"]["header_range"] is None  # no header
+    _, out, _ = run(capsys, str(_recording(tmp_path / "rec.mcap")))  # its images are stamped at their log times
+    assert "header:" not in out and "[8x6 rgb8]" in out
+
+
+def test_an_undecodable_camera_is_reported_by_inspect(recordings: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The rosbags_rs bag's images are 30 bytes under a 640x480 header, its JPEG 10 bytes: convert would fail."""
+    status, out, _ = run(capsys, str(recordings / "rosbags_rs/test_bag_mcap"))
+    assert status == 0
+    lines = out.splitlines()
+    image = next(line for line in lines if line.startswith("  /test/sensor_msgs/image "))
+    assert image.endswith("[640x480 rgb8, undecodable]")
+    cameras = [line for line in lines if line.startswith("camera:")]
+    assert len(cameras) == 2
+    assert re.fullmatch(r"camera:    cannot decode the first frame: /test/sensor_msgs/compressed_image at t=\d+\.\d+ s: "
+                        r"corrupt JPEG \(10 bytes\): .* \(the image data is truncated or damaged\)", cameras[0])
+    assert re.fullmatch(r"camera:    cannot decode the first frame: /test/sensor_msgs/image at t=\d+\.\d+ s: rgb8 image "
+                        r"header says 640x480 \(step 1920\), which needs 921600 bytes, but the message has 30 .*",
+                        cameras[1])
+    _, out, _ = run(capsys, "--json", str(recordings / "librealsense/single_depth_color_640x480.bag"))
+    images = [topic["image"] for topic in json.loads(out)[0]["topics"] if topic["image"]]
+    assert [image.get("error") for image in images] == [None, None]  # real frames, depth included, decode

@@ -78,8 +78,29 @@ def test_an_empty_velocity_array_is_an_error_unless_held() -> None:
 
 
 def test_joints_on_a_type_without_joint_names_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="'joints' applies to sensor_msgs/JointState"):
+    with pytest.raises(ConfigError, match="'joints' applies to a sensor_msgs/JointState, and "
+                                          "std_msgs/msg/Float64MultiArray is none"):
         vector_extractor(TopicInput("/x", joints=("a",)), "std_msgs/msg/Float64MultiArray")
+    with pytest.raises(ConfigError, match="field = \"joint_states\""):
+        vector_extractor(TopicInput("/x", fields=("a.position", "b.position"), joints=("a",)), "my/msg/Two")
+    with pytest.raises(SourceError, match=r"/x at t=3.000000 s: 'data' is ndarray, not a JointState"):
+        extract(TopicInput("/x", fields=("data",), joints=("a",)), "std_msgs/msg/Float64MultiArray",
+                T["std_msgs/msg/Float64MultiArray"](layout=T["std_msgs/msg/MultiArrayLayout"](dim=[], data_offset=0),
+                                                    data=np.zeros(2)))
+
+
+def test_joints_select_from_a_joint_state_inside_another_message() -> None:
+    def capture(names: list[str], position: list[float], velocity: list[float]) -> dict[str, Any]:
+        return {"joint_states": joint_state(names, position, velocity), "features": ["arm"]}
+
+    messages = (capture(["a", "b", "c"], [1, 2, 3], [4, 5, 6]), capture(["c", "b", "a"], [30, 20, 10], [60, 50, 40]))
+    values, names = extract(TopicInput("/cc", fields=("joint_states",), joints=("c", "a")),
+                            "robot_calibration_msgs/msg/CaptureConfig", *messages)
+    assert names == ("c", "a") and [v.tolist() for v in values] == [[3, 1], [30, 10]]
+    values, names = extract(
+        TopicInput("/cc", fields=("joint_states.position", "joint_states.velocity"), joints=("b",)),
+        "robot_calibration_msgs/msg/CaptureConfig", *messages)
+    assert names == ("b.position", "b.velocity") and [v.tolist() for v in values] == [[2, 5], [20, 50]]
 
 
 def test_numeric_arrays_and_element_selection() -> None:

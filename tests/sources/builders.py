@@ -20,6 +20,24 @@ CUSTOM_TYPE = "roboflow_test/msg/Gripper"
 CUSTOM_DEF = "std_msgs/Header header\nfloat64 opening\nstring label\nuint8[] blob\n"
 
 
+#: robot_calibration_msgs/CaptureConfig: a JointState inside another message.
+CAPTURE_CONFIG = "robot_calibration_msgs/msg/CaptureConfig"
+STORE.register(get_types_from_msg("sensor_msgs/JointState joint_states\nstring[] features\n", CAPTURE_CONFIG))
+
+
+def capture_config_msg(names: Sequence[str], position: Sequence[float], stamp_ns: int = BASE_NS) -> bytes:
+    """A CaptureConfig whose JointState lists ``names`` (in this order) at ``position``."""
+    types = STORE.types
+    sec, nanosec = divmod(stamp_ns, 1_000_000_000)
+    header = types["std_msgs/msg/Header"](stamp=types["builtin_interfaces/msg/Time"](sec=sec, nanosec=nanosec),
+                                          frame_id="")
+    joints = types["sensor_msgs/msg/JointState"](header=header, name=list(names),
+                                                 position=np.asarray(position, np.float64),
+                                                 velocity=np.zeros(0), effort=np.zeros(0))
+    message = types[CAPTURE_CONFIG](joint_states=joints, features=["checkerboard"])
+    return bytes(STORE.serialize_cdr(message, CAPTURE_CONFIG))
+
+
 def ros2msg(typename: str) -> str:
     """The concatenated ros2msg definition (main type + dependencies) as rosbag2 stores it."""
     return STORE.generate_msgdef(typename, ros_version=2)[0]

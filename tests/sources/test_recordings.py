@@ -99,7 +99,9 @@ def test_durations_and_image_facts(recordings: Path) -> None:
     assert {t.topic: t.type for t in example.topics}["/tf"] == "tf/msg/tfMessage"
     synthetic = inspect_recording(recordings / "rosbags_rs/test_bag_mcap")
     compressed = {t.topic: t.image for t in synthetic.topics}["/test/sensor_msgs/compressed_image"]
-    assert compressed == {"format": "jpeg", "codec": "jpeg", "width": None, "height": None}  # 10 bytes, no image
+    error = compressed.pop("error") if compressed else None  # 10 bytes, no image
+    assert compressed == {"format": "jpeg", "codec": "jpeg", "width": None, "height": None}
+    assert "corrupt JPEG (10 bytes)" in str(error)
 
 
 def test_unsorted_chunks_come_out_in_time_order(recordings: Path) -> None:

@@ -66,16 +66,32 @@ def test_static_urdf_recording(recordings: Path) -> None:
         assert len(assets) == 13
 
 
-def test_unsupported_rerun_versions(tmp_path: Path, rrd: Path) -> None:
-    data = rrd.read_bytes()
+@pytest.mark.parametrize(("version", "options"), [((0, 9, 0), None), ((0, 17, 0), (1, 1)), ((0, 22, 1), (1, 1))])
+def test_files_of_an_old_rerun_name_its_version_and_the_versions_read(
+        recordings: Path, tmp_path: Path, version: tuple[int, int, int], options: tuple[int, int] | None) -> None:
+    """The real so100.rrd's header rewritten as an older Rerun wrote it (before 0.23: MsgPack, options 1 1)."""
+    data = (recordings / "foxglove_sdk/so100.rrd").read_bytes()
+    header = data[:4] + bytes([*version, 0]) + (bytes([*options, 0, 0]) if options else data[8:12])
     old = tmp_path / "old.rrd"
-    old.write_bytes(data[:4] + bytes([0, 9, 0, 0]) + data[8:])
-    with pytest.raises(SourceError, match=r"written by Rerun 0\.9\.0, which rerun-sdk \S+ cannot read"):
+    old.write_bytes(header + data[12:])
+    written = ".".join(map(str, version))
+    with pytest.raises(SourceError, match=rf"old.rrd: written by Rerun {written}; rerun-sdk \S+ reads files of Rerun "
+                                          r"0\.23 and newer \(re-save it with Rerun 0\.23 or newer\)") as caught:
         RrdSource(old)
+    assert "damaged" not in str(caught.value)
+
+
+def test_old_rerun_formats_and_what_rerun_sdk_refuses(recordings: Path, tmp_path: Path) -> None:
+    data = (recordings / "foxglove_sdk/so100.rrd").read_bytes()
     legacy = tmp_path / "legacy.rrd"
     legacy.write_bytes(b"RRF1" + data[4:])
-    with pytest.raises(SourceError, match=r"old Rerun \(RRF1 format\)"):
+    with pytest.raises(SourceError, match=r"written by an old Rerun \(RRF1 format\); rerun-sdk \S+ reads files of "
+                                          r"Rerun 0\.23 and newer"):
         RrdSource(legacy)
+    msgpack = tmp_path / "msgpack.rrd"  # a header that passes the version check, options rerun-sdk calls "old .rrd"
+    msgpack.write_bytes(data[:8] + bytes([1, 1, 0, 0]) + data[12:])
+    with pytest.raises(SourceError, match=r"written by Rerun 0\.23\.1; rerun-sdk \S+ reads files of Rerun 0\.23"):
+        RrdSource(msgpack)
 
 
 def test_damaged_and_foreign_files(tmp_path: Path, rrd: Path) -> None:
