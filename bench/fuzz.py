@@ -7,7 +7,8 @@ Case ``i`` damages seed recording ``i % len(seeds)`` with ``random.Random(f"{see
 :mod:`roboflow.synth.mutate`) and runs it in a worker process under an address-space limit (default 3 GB),
 so a runaway allocation shows up as a ``MemoryError`` instead of swapping; a case that takes longer than
 ``--timeout`` seconds is a hang (the worker is killed and replaced). Prints cases per seed format x outcome
-and every bad case with its damage (as it happens), to be replayed with ``--case``. Exit status 1 if any case was bad.
+and every bad case with its damage (as it happens), to be replayed with ``--case``; progress every 500 cases on
+stderr, and Ctrl-C or SIGTERM prints the table of the cases run so far. Exit status 1 if any case was bad.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import multiprocessing
 import resource
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -80,8 +82,12 @@ class _Pool:
         return verdict
 
     def close(self) -> None:
-        self._conn.send(None)
+        try:
+            self._conn.send(None)
+        except OSError:  # the worker is gone (e.g. it got the same Ctrl-C)
+            pass
         self._process.join(5)
+        self._process.kill()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-gb", type=float, default=3.0, help="address-space limit of the worker")
     parser.add_argument("--recordings", type=Path, default=RECORDINGS, help="real recordings to damage too")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
     work = Path(tempfile.mkdtemp(prefix="roboflow-fuzz-"))
     try:
         seeds = make_seeds(work, args.recordings if args.recordings.is_dir() else None)
@@ -100,18 +107,31 @@ def main(argv: list[str] | None = None) -> int:
         indexes = [args.case] if args.case is not None else range(args.cases)
         table: dict[str, Counter[str]] = {}
         started = time.monotonic()
-        for index in indexes:
-            outcome, detail = pool.run(index, args.timeout)
-            label = seeds[index % len(seeds)].label
-            table.setdefault(label, Counter())[outcome] += 1
-            if Outcome(outcome) in BAD or args.case is not None:
-                print(f"case {index} {label}: {outcome}: {detail}", flush=True)
+        done = bad = 0
+        try:
+            for index in indexes:
+                outcome, detail = pool.run(index, args.timeout)
+                label = seeds[index % len(seeds)].label
+                table.setdefault(label, Counter())[outcome] += 1
+                done += 1
+                if Outcome(outcome) in BAD or args.case is not None:
+                    bad += Outcome(outcome) in BAD
+                    print(f"case {index} {label}: {outcome}: {detail}", flush=True)
+                if done % 500 == 0:
+                    print(f"{done} cases, {bad} bad, {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+        except KeyboardInterrupt:  # a campaign stopped by hand still reports the cases it ran
+            print(f"interrupted after {done} cases", file=sys.stderr)
         pool.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     seconds = time.monotonic() - started
-    _print_table(table, len(indexes), seconds)
+    _print_table(table, done, seconds)
     return 1 if any(Outcome(o) in BAD for counts in table.values() for o in counts) else 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops a campaign like Ctrl-C (which a background job ignores): the table is still printed."""
+    raise KeyboardInterrupt
 
 
 def _print_table(table: dict[str, Counter[str]], cases: int, seconds: float) -> None:

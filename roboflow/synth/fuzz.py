@@ -16,7 +16,7 @@ import random
 import re
 import shutil
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -84,6 +84,7 @@ REAL = ("rosbagjs/example-unsorted-chunks.bag", "rosbag2/ros1_test_bag_multiple_
         "mcap_conformance/TenMessages-ch-chx-mx-st-sum.mcap", "rosbag2/talker_sqlite3", "rosbag2/talker_mcap",
         "rosbag2/cdr_test_sqlite3_2021", "rosbags_rs/test_bag_mcap", "rosbags_rs/test_bag_sqlite3",
         "foxglove_sdk/so100.rrd")
+_REAL_LABELS = {".bag": "real-ros1", ".mcap": "real-mcap", ".rrd": "rrd"}
 _STDERR_OK = re.compile(r"roboflow: (error|warning): |\d\d:\d\d:\d\d (converting|converted|skipped|merging) ")
 _UNEXPECTED = re.compile(r"unexpected [A-Za-z_.]*(Error|Exception|Warning|Interrupt|Exit)\b|unexpected \w+: ")
 _HIDDEN_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
@@ -124,12 +125,8 @@ def make_seeds(directory: Path, recordings: Path | None) -> list[Seed]:
         label = f"ros1-{compression}" if fmt == "ros1" and compression != "none" else fmt
         seeds.append(Seed(label, path, True))
     (directory / "fuzz.toml").write_text(FUZZ_CONFIG)
-    for relative in REAL if recordings is not None else ():
-        path = recordings / relative  # type: ignore[operator]
-        if path.exists():
-            label = "rrd" if path.suffix == ".rrd" else "real-" + ("ros1" if path.suffix == ".bag" else
-                                                                  "mcap" if path.suffix == ".mcap" else "rosbag2")
-            seeds.append(Seed(label, path, False))
+    paths = [recordings / relative for relative in REAL] if recordings is not None else []
+    seeds.extend(Seed(_REAL_LABELS.get(path.suffix, "real-rosbag2"), path, False) for path in paths if path.exists())
     return seeds
 
 
@@ -170,47 +167,59 @@ def _captured() -> Iterator[tuple[io.StringIO, _Records, list[warnings.WarningMe
         root.handlers, root.level = old_handlers, old_level
 
 
+def _judged(what: str, body: Callable[[io.StringIO], Verdict]) -> Verdict:
+    """Run ``body`` (given the captured stderr) and judge it; an exception escaping it would be a traceback,
+    and a log record or Python warning spanning lines is a bad outcome whatever ``body`` decided."""
+    with _captured() as (stderr, records, caught):
+        try:
+            verdict = body(stderr)
+        except MemoryError as err:
+            return Verdict(Outcome.MEMORY, f"{what}: MemoryError: {err}")
+        except Exception as err:  # noqa: BLE001 - anything escaping would be a traceback
+            return Verdict(Outcome.TRACEBACK, f"{what}: {type(err).__name__}: {err}"[:300])
+    for line in records.lines:
+        if "\n" in line.strip():
+            return Verdict(Outcome.MULTILINE, f"{what}: log record {line[:300]!r}")
+    for warning in caught:
+        if not issubclass(warning.category, _HIDDEN_WARNINGS):
+            return Verdict(Outcome.MULTILINE, f"{what}: {warning.category.__name__}: {warning.message}"[:300])
+    return verdict
+
+
 def _cli(args: list[str]) -> Verdict:
+    """``roboflow ARGS`` in-process: success, or exit status 2 with exactly one ``roboflow: error:`` line."""
     from roboflow.cli import main
 
-    code: object = 0
-    with _captured() as (stderr, records, caught):
+    def body(stderr: io.StringIO) -> Verdict:
+        code: object = 0
         try:
             main(args)
         except SystemExit as exit_:
             code = exit_.code
-        except MemoryError as err:
-            return Verdict(Outcome.MEMORY, f"{args[0]}: MemoryError: {err}")
-        except Exception as err:  # noqa: BLE001 - anything escaping the CLI would be a traceback
-            return Verdict(Outcome.TRACEBACK, f"{args[0]}: {type(err).__name__}: {err}"[:300])
-    for line in records.lines:
-        if "\n" in line.strip():
-            return Verdict(Outcome.MULTILINE, f"{args[0]}: log record {line[:300]!r}")
-    for warning in caught:
-        if not issubclass(warning.category, _HIDDEN_WARNINGS):
-            return Verdict(Outcome.MULTILINE, f"{args[0]}: {warning.category.__name__}: {warning.message}"[:300])
-    lines = stderr.getvalue().splitlines()
-    for line in lines:
-        if not _STDERR_OK.match(line):
-            return Verdict(Outcome.MULTILINE, f"{args[0]}: stderr line {line[:300]!r}")
-        if _UNEXPECTED.search(line):
-            return Verdict(Outcome.TRACEBACK, f"{args[0]}: {line[:300]}")
-    errors = [line for line in lines if line.startswith("roboflow: error:")]
-    if code in (0, None):
-        return Verdict(Outcome.OK)
-    if code == 2 and len(errors) == 1:
-        return Verdict(Outcome.CLEAN, errors[0][:300])
-    return Verdict(Outcome.TRACEBACK, f"{args[0]}: exit {code} with {len(errors)} error lines: {errors[:2]}")
+        lines = stderr.getvalue().splitlines()
+        for line in lines:
+            if not _STDERR_OK.match(line):
+                return Verdict(Outcome.MULTILINE, f"{args[0]}: stderr line {line[:300]!r}")
+            if _UNEXPECTED.search(line):
+                return Verdict(Outcome.TRACEBACK, f"{args[0]}: {line[:300]}")
+        errors = [line for line in lines if line.startswith("roboflow: error:")]
+        if code in (0, None):
+            return Verdict(Outcome.OK)
+        if code == 2 and len(errors) == 1:
+            return Verdict(Outcome.CLEAN, errors[0][:300])
+        return Verdict(Outcome.TRACEBACK, f"{args[0]}: exit {code} with {len(errors)} error lines: {errors[:2]}")
+
+    return _judged(args[0], body)
 
 
 def _read_all(path: Path) -> Verdict:
-    """Open the recording and decode every message (what convert does with a mapped topic)."""
+    """Open the recording and decode every message it can (what convert does with a mapped topic)."""
     from roboflow.decode import Decoder, decoder_for
     from roboflow.errors import RoboflowError, SourceError
     from roboflow.sources import open_source
 
-    decoders: dict[int, Decoder | None] = {}
-    with _captured() as (_, records, caught):
+    def body(_: io.StringIO) -> Verdict:
+        decoders: dict[int, Decoder | None] = {}
         try:
             with open_source(path) as source:
                 for channel in source.channels:
@@ -223,20 +232,10 @@ def _read_all(path: Path) -> Verdict:
                     if decoder is not None:
                         decoder(message.data)
         except RoboflowError as err:
-            if "\n" in str(err):
-                return Verdict(Outcome.MULTILINE, f"read: {err!s:.300}")
-            return Verdict(Outcome.CLEAN, f"read: {err!s:.300}")
-        except MemoryError as err:
-            return Verdict(Outcome.MEMORY, f"read: MemoryError: {err}")
-        except Exception as err:  # noqa: BLE001 - would be a traceback
-            return Verdict(Outcome.TRACEBACK, f"read: {type(err).__name__}: {err}"[:300])
-    for line in records.lines:
-        if "\n" in line.strip():
-            return Verdict(Outcome.MULTILINE, f"read: log record {line[:300]!r}")
-    for warning in caught:
-        if not issubclass(warning.category, _HIDDEN_WARNINGS):
-            return Verdict(Outcome.MULTILINE, f"read: {warning.category.__name__}: {warning.message}"[:300])
-    return Verdict(Outcome.OK)
+            return Verdict(Outcome.MULTILINE if "\n" in str(err) else Outcome.CLEAN, f"read: {err!s:.300}")
+        return Verdict(Outcome.OK)
+
+    return _judged("read", body)
 
 
 def run_case(case: Case, config: Path, scratch: Path) -> Verdict:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -119,3 +121,11 @@ def test_directory_without_storage_files(tmp_path: Path) -> None:
     (tmp_path / "metadata.yaml").write_text("rosbag2_bagfile_information: {version: 9}\n")
     with pytest.raises(SourceError, match="no rosbag2 storage files"):
         Rosbag2Source(tmp_path)
+
+
+def test_storage_readers_do_not_import_the_module_that_chooses_them() -> None:
+    code = ("import sys, roboflow.sources.rosbag2_sqlite; "
+            "assert 'roboflow.sources.rosbag2_storage' not in sys.modules, 'import circle'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
+                            cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 0, result.stderr

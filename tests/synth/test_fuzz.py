@@ -8,6 +8,7 @@ campaign with an address-space limit and a timeout per case.
 
 from __future__ import annotations
 
+import logging
 import random
 import shutil
 import struct
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+import roboflow.cli.inspect as inspect_command
 from roboflow.synth.fuzz import BAD, Outcome, Seed, make_case, make_seeds, run_case
 from roboflow.synth.mutate import mutate
 
@@ -72,3 +74,24 @@ def test_length_mutations_hit_real_length_fields(seeds: list[Seed], tmp_path: Pa
         assert struct.unpack_from(fmt, original, offset)[0] == old
         return
     pytest.fail("no length mutation in 40 tries")
+
+
+@pytest.mark.parametrize(("raised", "outcome"), [
+    (KeyError(194), Outcome.TRACEBACK),
+    (MemoryError(), Outcome.MEMORY),
+    (None, Outcome.MULTILINE),  # a warning over two lines
+])
+def test_the_judge_sees_what_a_user_would(seeds: list[Seed], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          raised: BaseException | None, outcome: Outcome) -> None:
+    def broken(path: object) -> object:
+        if raised is not None:
+            raise raised
+        logging.getLogger("roboflow.test").warning("first line\nsecond line")
+        return original(path)
+
+    original = inspect_command.inspect_recording
+    monkeypatch.setattr(inspect_command, "inspect_recording", broken)
+    case = make_case(seeds, 0, 0, tmp_path / "input")
+    verdict = run_case(case, seeds[0].path.parent / "fuzz.toml", tmp_path)
+    assert verdict.outcome is outcome
+    assert verdict.detail.startswith("inspect: ")
