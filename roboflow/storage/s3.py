@@ -164,8 +164,10 @@ class S3Bucket:
         if token:
             request["ContinuationToken"] = token
         page = self._client.list_objects_v2(**request)
-        found = [ObjectInfo(item["Key"], int(item["Size"]), _nanoseconds(item["LastModified"]), item["ETag"].strip('"'))
-                 for item in page.get("Contents", ())]
+        found = [
+            ObjectInfo(item["Key"], int(item["Size"]), _nanoseconds(item["LastModified"]), item["ETag"].strip('"'))
+            for item in page.get("Contents", ())
+        ]
         return found, page.get("NextContinuationToken") if page.get("IsTruncated") else None
 
     def is_missing_upload(self, err: BaseException) -> bool:

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 from pipeline.episodic import concatenate, segments
 from pipeline.pipeline_readback import CONFIG
-from storage.servers.fixtures import s3_options
+from storage.servers.fixtures import oss_options, s3_options
 
 from roboflow.config import parse_config
 from roboflow.coordination import open_store
@@ -35,6 +35,7 @@ from roboflow.coordination.units import list_units
 from roboflow.lerobot.validate import validate_dataset
 from roboflow.pipeline import RunOptions, ShardResult, WorkItem, run_local
 from roboflow.pipeline.staging import output_url, run_id, staging_base
+from roboflow.storage import open_storage
 from roboflow.synth import write_recording
 
 EPISODES_CONFIG = CONFIG + '\n[episodes]\nsplit = "gap"\ngap_s = 1.0\n'
@@ -245,6 +246,52 @@ def test_a_changed_config_or_input_is_converted_again_and_says_why(work: Path, t
     assert f"{first}: changed since the interrupted run (size" in events.lines[0]
     assert events.lines[1:] == ["converted run0.mcap", "converted run1.mcap", "converted run2.mcap"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]
+
+
+def _same_size_other(original: Path, out: Path) -> None:
+    """Another valid recording at ``out`` (shorter episodes, another seed), padded to the size of ``original``."""
+    pieces = []
+    for k, spec in enumerate(segments(7, duration_s=0.5)):
+        pieces.append(out.with_name(f"piece{k}.mcap"))
+        write_recording(pieces[-1], spec, format="mcap")
+    concatenate(pieces, out, {"pad": ""})
+    concatenate(pieces, out, {"pad": "x" * (original.stat().st_size - out.stat().st_size)})
+    for piece in pieces:
+        piece.unlink()
+    assert out.stat().st_size == original.stat().st_size and out.read_bytes() != original.read_bytes()
+
+
+@pytest.mark.parametrize("scheme", ["s3", "oss"])
+def test_a_replaced_remote_input_of_the_same_size_is_converted_again(
+    work: Path, tmp_path: Path, scheme: str, request: pytest.FixtureRequest
+) -> None:
+    if scheme == "s3":
+        options = s3_options(request.getfixturevalue("moto_endpoint"))
+    else:
+        options = oss_options(request.getfixturevalue("oss_server").endpoint)
+    bucket = request.getfixturevalue(f"{scheme}_bucket")
+    inputs = f"{scheme}://{bucket}/in"
+    store = open_storage(inputs, options)
+
+    def upload(key: str, path: Path) -> None:
+        with store.writer(key) as stream:
+            stream.write(path.read_bytes())
+
+    for name in ("run0.mcap", "run1.mcap"):
+        upload(name, work / "in" / name)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):  # stopped once run0.mcap is converted
+        run_local([inputs], parse_config(EPISODES_CONFIG), out, RunOptions(storage=options), _Events(stop_after=1))
+    _same_size_other(work / "in" / "run0.mcap", tmp_path / "other.mcap")
+    upload("run0.mcap", tmp_path / "other.mcap")
+    events = _Events()
+    report = run_local([inputs], parse_config(EPISODES_CONFIG), out, RunOptions(storage=options), events)
+    assert report.reused == 0 and report.exit_status == 0
+    assert events.lines == [
+        f"{inputs}/run0.mcap: changed since the interrupted run (same size, new ETag): converting it again",
+        "converted run0.mcap", "converted run1.mcap",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.mcap", "out"]
 
 
 def test_restart_discards_and_damaged_parts_are_not_trusted(work: Path, tmp_path: Path) -> None:
