@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -336,7 +337,8 @@ def test_stale_staging_of_other_outputs_is_reported_in_one_line(work: Path, tmp_
 
 @pytest.fixture
 def small_disk(work: Path, tmp_path: Path) -> Iterator[tuple[Path, Callable[[str], None]]]:
-    """A tmpfs (root only) of 60% of the reference dataset's size, and a function that resizes it."""
+    """A tmpfs (root only; any user gets the RLIMIT_FSIZE test below) of 60% of the reference dataset's size, and
+    a function that resizes it."""
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
     mount = tmp_path / "disk"
@@ -376,6 +378,36 @@ def test_a_full_disk_stops_the_run_keeps_staging_and_a_rerun_resumes(
     for data in sorted((work / "reference" / "data").rglob("*.parquet")):
         assert pq.read_table(out / data.relative_to(work / "reference")).equals(pq.read_table(data))
     assert sorted(p.name for p in mount.iterdir()) == ["out"]
+
+
+def test_a_file_size_limit_stops_the_run_keeps_staging_and_a_rerun_resumes(work: Path) -> None:
+    """The fallback of the tmpfs above for any user: RLIMIT_FSIZE (set in the child) makes a write fail with EFBIG
+    (Python ignores SIGXFSZ); the first episode's image samples already pass 100 kB."""
+    limit = 100_000
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+    limited = subprocess.run(_command(work), check=False, env=_env(), capture_output=True, text=True, timeout=300,
+                             preexec_fn=limit_file_size)
+    assert limited.returncode == 1, limited.stderr
+    (line,) = [x for x in limited.stderr.splitlines() if x.startswith("roboflow: error:")]
+    assert line == (f"roboflow: error: {_staging(work)}: file too large (raise the file size limit set by ulimit -f, "
+                    f"now {limit} bytes, then run the same command again: it resumes)")
+    assert "Traceback" not in limited.stderr and "skipped" not in limited.stderr
+    assert not (work / "out").exists() and (_staging(work) / "state.db").exists()
+    store = open_store(f"sqlite://{_staging(work) / 'state.db'}")
+    try:  # the unit was given back, not failed as a bad recording
+        assert {u.state for u in list_units(store, run_id(output_url(work / "out")))} == {UnitState.PENDING}
+    finally:
+        store.close()
+
+    rerun = _convert(work)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "changed" not in rerun.stderr and "discarded" not in rerun.stderr  # the recorded run was resumed
+    assert_same_dataset(work / "out", work / "reference")
+    _nothing_left(work)
+    shutil.rmtree(work / "out")
 
 
 def test_a_remote_output_aborts_unfinished_uploads_and_reports_other_staging(
