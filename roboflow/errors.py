@@ -97,6 +97,7 @@ class CircuitOpenError(InfrastructureError):
 
 
 class ResourceError(InfrastructureError):
-    """The machine refused the work: no space left, permission denied or a read-only file system where the run
-    writes, or a store whose circuit breaker stayed open. Not a problem of any recording: the run stops at once
-    (exit status 1) and keeps what it staged, so the same command resumes once the cause is fixed."""
+    """The machine refused the work: no space left, a file past the file size limit, permission denied or a
+    read-only file system where the run writes, or a store whose circuit breaker stayed open. Not a problem of
+    any recording: the run stops at once (exit status 1) and keeps what it staged, so the same command resumes
+    once the cause is fixed."""

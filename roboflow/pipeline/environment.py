@@ -1,15 +1,17 @@
 """Telling a problem of the machine from a problem of a recording, and the space a run needs.
 
-A full disk, a permission refused or a read-only file system where a run writes, or a storage circuit breaker
-that stayed open, surface deep inside a conversion, often wrapped (an encoder thread's ``DatasetError`` whose
-text carries ``OSError(28, ...)``). :func:`environment_problem` finds them in an error's chain so the local
-executor stops the run instead of skipping recording after recording.
+A full disk, a file grown past the file size limit (``EFBIG``), a permission refused or a read-only file system
+where a run writes, or a storage circuit breaker that stayed open, surface deep inside a conversion, often
+wrapped (an encoder thread's ``DatasetError`` whose text carries ``OSError(28, ...)``).
+:func:`environment_problem` finds them in an error's chain so the local executor stops the run instead of
+skipping recording after recording.
 """
 
 from __future__ import annotations
 
 import errno
 import math
+import resource
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,10 +23,14 @@ __all__ = ["EnvironmentProblem", "environment_problem", "free_bytes", "gigabytes
 
 _FULL = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded"}
 _REFUSED = {errno.EROFS: "read-only file system", errno.EACCES: "permission denied", errno.EPERM: "not permitted"}
-#: How the errors read once a library turned them into text (``repr`` of an OSError, strerror).
-_TEXTS = {"No space left on device": _FULL[errno.ENOSPC], "OSError(28,": _FULL[errno.ENOSPC],
-          "database or disk is full": _FULL[errno.ENOSPC], "Disk quota exceeded": _FULL[errno.EDQUOT],
-          "Read-only file system": _REFUSED[errno.EROFS]}
+#: A file grew past the process's file size limit (``RLIMIT_FSIZE``) or the largest file of its file system.
+_TOO_LARGE = "file too large"
+#: How the errors read once a library turned them into text (``repr`` of an OSError, strerror): kind, detail.
+_TEXTS = {"No space left on device": ("full", _FULL[errno.ENOSPC]), "OSError(28,": ("full", _FULL[errno.ENOSPC]),
+          "database or disk is full": ("full", _FULL[errno.ENOSPC]),
+          "Disk quota exceeded": ("full", _FULL[errno.EDQUOT]),
+          "File too large": ("limit", _TOO_LARGE), "OSError(27,": ("limit", _TOO_LARGE),
+          "Read-only file system": ("refused", _REFUSED[errno.EROFS])}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +38,8 @@ class EnvironmentProblem:
     """What stopped a run (picklable: it crosses from a worker process).
 
     Attributes:
-        kind: ``full`` (no space), ``refused`` (permission, read-only) or ``unavailable`` (circuit breaker).
+        kind: ``full`` (no space), ``limit`` (a file larger than the file size limit allows), ``refused``
+            (permission, read-only) or ``unavailable`` (circuit breaker).
         path: Where it happened (the directory the run writes, or the store).
         detail: What happened, in words.
     """
@@ -48,6 +55,8 @@ class EnvironmentProblem:
             missing = max(needed_bytes - free_bytes(self.path), 0)
             amount = f"{gigabytes(missing)} GB" if missing else "space"
             return ResourceError(self.detail, path=self.path, hint=f"free {amount} on {_mount(self.path)}, {resume}")
+        if self.kind == "limit":
+            return ResourceError(self.detail, path=self.path, hint=f"{_file_size_fix()}, {resume}")
         if self.kind == "refused":
             return ResourceError(self.detail, path=self.path, hint=f"make it writable for this user, {resume}")
         return ResourceError(self.detail, path=self.path, hint=f"wait until the store is reachable, {resume}")
@@ -68,14 +77,15 @@ def environment_problem(err: BaseException, writes: Sequence[Path | str]) -> Env
             return EnvironmentProblem("unavailable", current.path or where, current.message)
         if isinstance(current, OSError) and current.errno in _FULL:
             return EnvironmentProblem("full", _inside(current.filename, writes) or where, _FULL[current.errno])
+        if isinstance(current, OSError) and current.errno == errno.EFBIG:
+            return EnvironmentProblem("limit", _inside(current.filename, writes) or where, _TOO_LARGE)
         if isinstance(current, OSError) and current.errno in _REFUSED:
             inside = _inside(current.filename, writes)
             if inside:
                 return EnvironmentProblem("refused", inside, _REFUSED[current.errno])
         text = str(current)
-        for needle, detail in _TEXTS.items():
+        for needle, (kind, detail) in _TEXTS.items():
             if needle in text:
-                kind = "full" if detail in _FULL.values() else "refused"
                 return EnvironmentProblem(kind, where, detail)
         current = current.__cause__ or current.__context__
     return None
@@ -90,6 +100,14 @@ def _inside(filename: object, writes: Sequence[Path | str]) -> str | None:
         if path == Path(root) or Path(root) in path.parents:
             return str(root)
     return None
+
+
+def _file_size_fix() -> str:
+    """How to let a run write larger files: raise this process's limit, or use another file system."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if soft == resource.RLIM_INFINITY:
+        return "write to a file system that takes larger files"
+    return f"raise the file size limit set by ulimit -f, now {soft} bytes"
 
 
 def free_bytes(path: str | Path) -> int:

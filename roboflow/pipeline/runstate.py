@@ -2,11 +2,12 @@
 
 The run is a batch of the state store (:mod:`roboflow.coordination`) whose id comes from the output
 (:func:`roboflow.pipeline.staging.run_id`); its units are the recordings, each pinned by its URL and identity
-(size and modification time, or the sizes of a remote object's keys): a unit id is the fleet's
-:func:`~roboflow.fleet.batch.unit_id_for` plus a digest of that identity, so an input that changed is a new
-unit. The batch spec pins the config (text and SHA-256) and the format. Units are claimed, checkpointed
-(one part per finished episode) and completed under worker sessions exactly as a fleet worker does; only the
-scheduling differs. Opening the run reconciles what an earlier run of the same output left:
+(the size and modification time of each of its files, or the size and ETag of each of its objects): a unit id
+is the fleet's :func:`~roboflow.fleet.batch.unit_id_for` plus a digest of that identity, so an input that
+changed (replaced by another of the same size included) is a new unit. The batch spec pins the config (text
+and SHA-256) and the format. Units are claimed, checkpointed (one part per finished episode) and completed
+under worker sessions exactly as a fleet worker does; only the scheduling differs. Opening the run reconciles
+what an earlier run of the same output left:
 
 * a different config or format: everything staged is discarded (one line says why);
 * an input whose identity changed, or whose staged episodes no longer match what was recorded: its unit is
@@ -69,7 +70,8 @@ class Planned:
         item: The work item.
         unit_id: Its unit: the fleet's id of the URL plus a digest of the identity.
         size: Bytes of the recording.
-        identity: What pins it: size and modification time (local) or the sizes of its keys (remote).
+        identity: What pins it, per file or object: ``<name> size=<bytes>B mtime_ns=<ns since the epoch>`` (local)
+            or ``<key> size=<bytes>B etag=<ETag>`` (remote: the store's ETag changes with the content).
     """
 
     item: WorkItem
@@ -95,11 +97,11 @@ def _identity(url: str, storage: StorageOptions | None) -> tuple[int, str]:
         files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
         stats = [(str(f.relative_to(root)) if root.is_dir() else "", f.stat()) for f in files]
         size = sum(s.st_size for _, s in stats)
-        return size, ";".join(f"{name}:{s.st_size}:{s.st_mtime_ns}" for name, s in stats)
+        return size, ";".join(f"{name} size={s.st_size}B mtime_ns={s.st_mtime_ns}" for name, s in stats)
     parent = open_storage(location.parent.url, storage)
-    infos = sorted((i.key, i.size) for i in parent.list() if i.key == location.name
-                   or i.key.startswith(location.name + "/"))
-    return sum(size for _, size in infos), ";".join(f"{key}:{size}" for key, size in infos)
+    infos = [i for i in parent.list(location.name)
+             if i.key == location.name or i.key.startswith(location.name + "/")]
+    return sum(i.size for i in infos), ";".join(f"{i.key} size={i.size}B etag={i.etag}" for i in infos)
 
 
 class LocalRun:
@@ -210,7 +212,8 @@ class LocalRun:
                 drop.append(unit.unit_id)
                 if unit.source_url in by_url:
                     now = by_url[unit.source_url].size
-                    change = f"size {unit.size_bytes} → {now} bytes" if now != unit.size_bytes else "modified"
+                    pin = "new modification time" if parse_url(unit.source_url).scheme == "file" else "new ETag"
+                    change = f"size {unit.size_bytes} → {now} bytes" if now != unit.size_bytes else f"same size, {pin}"
                     why.append(f"{unit.source_url}: changed since the interrupted run ({change}): converting it again")
             elif unit.state is UnitState.COMPLETE and (problem := damaged(unit)):
                 drop.append(unit.unit_id)

@@ -28,15 +28,21 @@ MiB = 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
-    """One object found by :meth:`Storage.list`.
+    """One object found by :meth:`Storage.list`, with what tells a replaced object from the one listed before.
 
     Attributes:
         key: The key relative to the storage root.
         size: Size in bytes.
+        mtime_ns: Last modification in nanoseconds since the Unix epoch, at the store's resolution (local files:
+            the file system's; S3: milliseconds or seconds; OSS: seconds).
+        etag: The store's entity tag, without quotes (None for local files). It changes whenever the object is
+            written with other content.
     """
 
     key: str
     size: int
+    mtime_ns: int
+    etag: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,7 +107,8 @@ class LocalStorage:
                 path = Path(directory, name)
                 key = path.relative_to(self._root).as_posix()
                 if key.startswith(prefix):
-                    found.append(ObjectInfo(key, path.stat().st_size))
+                    stat = path.stat()
+                    found.append(ObjectInfo(key, stat.st_size, stat.st_mtime_ns))
         found.sort(key=lambda info: info.key.encode())  # the byte order S3 and OSS list in
         yield from found
 

@@ -36,6 +36,7 @@ from roboflow.storage.remote import (
 __all__ = ["OssStorage"]
 
 MIN_PART_SIZE = 100 * 1024
+_NS = 10**9
 
 _TRANSIENT_CODES = frozenset(
     {"SlowDown", "ServerBusy", "RequestTimeout", "InternalError", "ServiceUnavailable"}
@@ -158,7 +159,8 @@ class OssBucket:
 
     def list_page(self, prefix: str, token: str | None, limit: int) -> tuple[list[ObjectInfo], str | None]:
         page = self._bucket.list_objects_v2(prefix=prefix, continuation_token=token or "", max_keys=limit)
-        found = [ObjectInfo(item.key, int(item.size)) for item in page.object_list]
+        found = [ObjectInfo(item.key, int(item.size), int(item.last_modified) * _NS, item.etag)
+                 for item in page.object_list]  # oss2 gives whole seconds and strips the quotes
         return found, page.next_continuation_token if page.is_truncated else None
 
     def is_missing_upload(self, err: BaseException) -> bool:

@@ -8,6 +8,7 @@ listing, and a :class:`~roboflow.storage.guard.CallGuard` around every request.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Callable, Iterator
@@ -158,7 +159,7 @@ class RemoteStorage:
             request = functools.partial(self._bucket.list_page, full_prefix, token, self._options.page_size)
             page, token = self._guard.call("LIST", self._url(full_prefix), request)
             for info in page:
-                yield ObjectInfo(info.key[len(self._prefix) :], info.size)
+                yield dataclasses.replace(info, key=info.key[len(self._prefix) :])
             if token is None:
                 return
 

@@ -9,6 +9,7 @@ guard does the retrying so that every failure is counted once, by one breaker.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import http.client
 import os
@@ -36,6 +37,7 @@ from roboflow.storage.remote import (
 __all__ = ["S3Storage"]
 
 MIN_PART_SIZE = 5 * 1024 * 1024
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _READ_CHUNK = 1024 * 1024
 
 _TRANSIENT_CODES = frozenset(
@@ -162,7 +164,10 @@ class S3Bucket:
         if token:
             request["ContinuationToken"] = token
         page = self._client.list_objects_v2(**request)
-        found = [ObjectInfo(item["Key"], int(item["Size"])) for item in page.get("Contents", ())]
+        found = [
+            ObjectInfo(item["Key"], int(item["Size"]), _nanoseconds(item["LastModified"]), item["ETag"].strip('"'))
+            for item in page.get("Contents", ())
+        ]
         return found, page.get("NextContinuationToken") if page.get("IsTruncated") else None
 
     def is_missing_upload(self, err: BaseException) -> bool:
@@ -218,6 +223,11 @@ def convert(err: BaseException, operation: str, url: str, *, endpoint: str) -> R
             hint="check the endpoint URL and its certificate (AWS_CA_BUNDLE for a private CA)",
         )
     return StorageError(f"{operation}: {type(err).__name__}: {err}", path=url)
+
+
+def _nanoseconds(when: datetime.datetime) -> int:
+    """A listing's ``LastModified`` (an aware datetime) in nanoseconds since the Unix epoch, without float rounding."""
+    return (when - _EPOCH) // datetime.timedelta(microseconds=1) * 1000
 
 
 def _code(err: botocore.exceptions.ClientError) -> str:

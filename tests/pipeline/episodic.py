@@ -21,8 +21,9 @@ def segments(seed: int, duration_s: float = 3.0) -> list[SynthSpec]:
             for k in range(SEGMENTS)]
 
 
-def concatenate(pieces: list[Path], out: Path) -> None:
-    """One MCAP holding the messages of ``pieces`` (whose times do not overlap), in order."""
+def concatenate(pieces: list[Path], out: Path, metadata: dict[str, str] | None = None) -> None:
+    """One MCAP holding the messages of ``pieces`` (whose times do not overlap), in order, and a ``metadata``
+    record when given (its size grows one byte per character: it pads the file to a wanted size)."""
     with out.open("wb") as stream:
         writer = Writer(stream)
         writer.start()
@@ -39,4 +40,6 @@ def concatenate(pieces: list[Path], out: Path) -> None:
                             channel.topic, channel.message_encoding, schemas[schema.name], channel.metadata)
                     writer.add_message(channels[channel.topic], message.log_time, message.data, message.publish_time,
                                        message.sequence)
+        if metadata is not None:
+            writer.add_metadata("padding", metadata)
         writer.finish()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import errno
+import resource
 from pathlib import Path
 
 from roboflow.errors import CircuitOpenError, DatasetError, ResourceError, SourceError
-from roboflow.pipeline.environment import environment_problem, free_bytes, gigabytes
+from roboflow.pipeline.environment import EnvironmentProblem, environment_problem, free_bytes, gigabytes
 
 
 def test_a_full_disk_is_found_behind_an_encoder_error(tmp_path: Path) -> None:
@@ -23,6 +24,19 @@ def test_a_full_disk_is_found_behind_an_encoder_error(tmp_path: Path) -> None:
     assert str(error).startswith(f"{tmp_path}: no space left on device (free 3.0 GB on /")
     text_only = DatasetError("camera x: encoder failed: OSError(28, 'No space left on device')")
     assert environment_problem(text_only, [tmp_path]) is not None
+
+
+def test_a_file_past_the_file_size_limit_stops_the_run(tmp_path: Path) -> None:
+    err = OSError(errno.EFBIG, "File too large", str(tmp_path / "staging" / "samples.bin"))
+    problem = environment_problem(err, [tmp_path / "staging", tmp_path])
+    assert problem is not None and (problem.kind, problem.path) == ("limit", str(tmp_path / "staging"))
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    fix = ("write to a file system that takes larger files" if soft == resource.RLIM_INFINITY
+           else f"raise the file size limit set by ulimit -f, now {soft} bytes")
+    assert str(problem.error()) == (f"{tmp_path / 'staging'}: file too large ({fix}, then run the same command "
+                                    "again: it resumes)")
+    text_only = DatasetError("camera x: encoder failed: OSError(27, 'File too large')")
+    assert environment_problem(text_only, [tmp_path]) == EnvironmentProblem("limit", str(tmp_path), "file too large")
 
 
 def test_permission_counts_only_where_the_run_writes(tmp_path: Path) -> None:

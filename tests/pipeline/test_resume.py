@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -25,7 +26,7 @@ import pyarrow.parquet as pq
 import pytest
 from pipeline.episodic import concatenate, segments
 from pipeline.pipeline_readback import CONFIG
-from storage.servers.fixtures import s3_options
+from storage.servers.fixtures import oss_options, s3_options
 
 from roboflow.config import parse_config
 from roboflow.coordination import open_store
@@ -35,6 +36,7 @@ from roboflow.coordination.units import list_units
 from roboflow.lerobot.validate import validate_dataset
 from roboflow.pipeline import RunOptions, ShardResult, WorkItem, run_local
 from roboflow.pipeline.staging import output_url, run_id, staging_base
+from roboflow.storage import open_storage
 from roboflow.synth import write_recording
 
 EPISODES_CONFIG = CONFIG + '\n[episodes]\nsplit = "gap"\ngap_s = 1.0\n'
@@ -247,6 +249,52 @@ def test_a_changed_config_or_input_is_converted_again_and_says_why(work: Path, t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]
 
 
+def _same_size_other(original: Path, out: Path) -> None:
+    """Another valid recording at ``out`` (shorter episodes, another seed), padded to the size of ``original``."""
+    pieces = []
+    for k, spec in enumerate(segments(7, duration_s=0.5)):
+        pieces.append(out.with_name(f"piece{k}.mcap"))
+        write_recording(pieces[-1], spec, format="mcap")
+    concatenate(pieces, out, {"pad": ""})
+    concatenate(pieces, out, {"pad": "x" * (original.stat().st_size - out.stat().st_size)})
+    for piece in pieces:
+        piece.unlink()
+    assert out.stat().st_size == original.stat().st_size and out.read_bytes() != original.read_bytes()
+
+
+@pytest.mark.parametrize("scheme", ["s3", "oss"])
+def test_a_replaced_remote_input_of_the_same_size_is_converted_again(
+    work: Path, tmp_path: Path, scheme: str, request: pytest.FixtureRequest
+) -> None:
+    if scheme == "s3":
+        options = s3_options(request.getfixturevalue("moto_endpoint"))
+    else:
+        options = oss_options(request.getfixturevalue("oss_server").endpoint)
+    bucket = request.getfixturevalue(f"{scheme}_bucket")
+    inputs = f"{scheme}://{bucket}/in"
+    store = open_storage(inputs, options)
+
+    def upload(key: str, path: Path) -> None:
+        with store.writer(key) as stream:
+            stream.write(path.read_bytes())
+
+    for name in ("run0.mcap", "run1.mcap"):
+        upload(name, work / "in" / name)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):  # stopped once run0.mcap is converted
+        run_local([inputs], parse_config(EPISODES_CONFIG), out, RunOptions(storage=options), _Events(stop_after=1))
+    _same_size_other(work / "in" / "run0.mcap", tmp_path / "other.mcap")
+    upload("run0.mcap", tmp_path / "other.mcap")
+    events = _Events()
+    report = run_local([inputs], parse_config(EPISODES_CONFIG), out, RunOptions(storage=options), events)
+    assert report.reused == 0 and report.exit_status == 0
+    assert events.lines == [
+        f"{inputs}/run0.mcap: changed since the interrupted run (same size, new ETag): converting it again",
+        "converted run0.mcap", "converted run1.mcap",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.mcap", "out"]
+
+
 def test_restart_discards_and_damaged_parts_are_not_trusted(work: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     _interrupted(work, work / "in", out)
@@ -289,7 +337,8 @@ def test_stale_staging_of_other_outputs_is_reported_in_one_line(work: Path, tmp_
 
 @pytest.fixture
 def small_disk(work: Path, tmp_path: Path) -> Iterator[tuple[Path, Callable[[str], None]]]:
-    """A tmpfs (root only) of 60% of the reference dataset's size, and a function that resizes it."""
+    """A tmpfs (root only; any user gets the RLIMIT_FSIZE test below) of 60% of the reference dataset's size, and
+    a function that resizes it."""
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
     mount = tmp_path / "disk"
@@ -329,6 +378,36 @@ def test_a_full_disk_stops_the_run_keeps_staging_and_a_rerun_resumes(
     for data in sorted((work / "reference" / "data").rglob("*.parquet")):
         assert pq.read_table(out / data.relative_to(work / "reference")).equals(pq.read_table(data))
     assert sorted(p.name for p in mount.iterdir()) == ["out"]
+
+
+def test_a_file_size_limit_stops_the_run_keeps_staging_and_a_rerun_resumes(work: Path) -> None:
+    """The fallback of the tmpfs above for any user: RLIMIT_FSIZE (set in the child) makes a write fail with EFBIG
+    (Python ignores SIGXFSZ); the first episode's image samples already pass 100 kB."""
+    limit = 100_000
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+    limited = subprocess.run(_command(work), check=False, env=_env(), capture_output=True, text=True, timeout=300,
+                             preexec_fn=limit_file_size)
+    assert limited.returncode == 1, limited.stderr
+    (line,) = [x for x in limited.stderr.splitlines() if x.startswith("roboflow: error:")]
+    assert line == (f"roboflow: error: {_staging(work)}: file too large (raise the file size limit set by ulimit -f, "
+                    f"now {limit} bytes, then run the same command again: it resumes)")
+    assert "Traceback" not in limited.stderr and "skipped" not in limited.stderr
+    assert not (work / "out").exists() and (_staging(work) / "state.db").exists()
+    store = open_store(f"sqlite://{_staging(work) / 'state.db'}")
+    try:  # the unit was given back, not failed as a bad recording
+        assert {u.state for u in list_units(store, run_id(output_url(work / "out")))} == {UnitState.PENDING}
+    finally:
+        store.close()
+
+    rerun = _convert(work)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "changed" not in rerun.stderr and "discarded" not in rerun.stderr  # the recorded run was resumed
+    assert_same_dataset(work / "out", work / "reference")
+    _nothing_left(work)
+    shutil.rmtree(work / "out")
 
 
 def test_a_remote_output_aborts_unfinished_uploads_and_reports_other_staging(

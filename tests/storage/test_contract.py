@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -105,6 +107,25 @@ def test_list_by_prefix_in_key_order(make_storage: MakeStorage) -> None:
     assert [i.key for i in storage.list("odd")] == ["odd key ü+%.bin"]
     assert len(list(storage.list())) == len(keys)
     assert list(storage.list("nothing/")) == []
+
+
+def test_listing_tells_a_replaced_object_of_the_same_size_apart(make_storage: MakeStorage, backend: str) -> None:
+    storage = make_storage()
+    listed = []
+    for data in (b"first" * 200, b"other" * 200):
+        before = time.time_ns()
+        with storage.writer("rec.mcap") as out:
+            out.write(data)
+        (info,) = storage.list()
+        # mtime_ns is nanoseconds since the epoch at the store's resolution (OSS: whole seconds)
+        assert before - 2 * 10**9 <= info.mtime_ns <= time.time_ns() + 10**9
+        if backend == "local":
+            assert info.etag is None
+        else:  # a single PUT's ETag is the MD5 of the object (S3 writes it in lower case, OSS in upper)
+            assert info.etag is not None and info.etag.lower() == hashlib.md5(data).hexdigest()
+        listed.append(info)
+    assert listed[0].size == listed[1].size == 1000
+    assert backend == "local" or listed[0].etag != listed[1].etag
 
 
 def test_delete_is_idempotent(make_storage: MakeStorage) -> None:
