@@ -39,7 +39,8 @@ def test_listing_paginates_past_1000_keys_with_url_encoded_xml(
         oss_server.buckets[oss_bucket][key] = StoredObject(key.encode())
     oss_server.buckets[oss_bucket]["shards-other"] = StoredObject(b"")
     proxy = proxy_for(oss_server.endpoint)
-    storage = open_storage(f"oss://{oss_bucket}/shards", oss_options(proxy.endpoint))
+    # a 1000-key page took over FAST's 2 s read timeout on a loaded machine
+    storage = open_storage(f"oss://{oss_bucket}/shards", oss_options(proxy.endpoint, read_timeout=10.0))
     found = list(storage.list())
     assert [info.key for info in found] == [key.removeprefix("shards/") for key in keys]
     assert [info.size for info in found] == [len(key.encode()) for key in keys]

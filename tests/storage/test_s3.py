@@ -92,12 +92,13 @@ def test_listing_paginates_past_1000_keys(
         backend.put_object(s3_bucket, key, key.encode())
     put(s3_client, s3_bucket, "other/x", b"")
     proxy = proxy_for(moto_endpoint)
-    storage = open_storage(f"s3://{s3_bucket}", s3_options(proxy.endpoint))
+    slow = 10.0  # a 1000-key page from moto took over FAST's 2 s on a loaded machine
+    storage = open_storage(f"s3://{s3_bucket}", s3_options(proxy.endpoint, read_timeout=slow))
     found = list(storage.list("shards/"))
     assert [info.key for info in found] == keys
     assert all(info.size == len(info.key) for info in found)
     assert len(proxy.requests) == 2  # 1000 + 5
-    small_pages = open_storage(f"s3://{s3_bucket}/shards", s3_options(proxy.endpoint, page_size=300))
+    small_pages = open_storage(f"s3://{s3_bucket}/shards", s3_options(proxy.endpoint, page_size=300, read_timeout=slow))
     assert len(list(small_pages.list())) == 1005
     assert len(proxy.requests) == 2 + 4
 
