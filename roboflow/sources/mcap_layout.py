@@ -213,6 +213,8 @@ def _indexed_stats(stream: BinaryIO, size: int, summary: Summary, channels: dict
         if not index.message_index_offsets:
             return None
         for channel_id, offset in index.message_index_offsets.items():
+            if not len(MAGIC) <= offset < size - 9:  # a damaged chunk index: count by reading instead
+                return None
             bounded.seek(offset + 9)
             try:
                 record = MessageIndex.read(ReadDataStream(bounded))  # type: ignore[arg-type]

@@ -252,6 +252,18 @@ def test_mcap_corrupted_summary_record_length_reads_by_scanning(tmp_path: Path) 
         assert sum(s.message_count for s in source.statistics().values()) == len(messages)
 
 
+def test_mcap_message_index_offset_beyond_the_file_counts_by_reading(tmp_path: Path) -> None:
+    messages = strings_mcap(tmp_path / "x.mcap", "zstd")
+    data = (tmp_path / "x.mcap").read_bytes()
+    (summary_start,) = struct.unpack_from("<Q", data, len(data) - 8 - 29 + 9)
+    chunk_index = next(at for at, opcode, _ in mcap_records(data, summary_start) if opcode == 0x08)
+    # body: start, end, chunk offset, chunk length (4 x u64), then the map's byte length (u32), channel id (u16)
+    path = damaged(tmp_path / "x.mcap", data, chunk_index + 9 + 32 + 4 + 2, struct.pack("<Q", (1 << 63) + 5))
+    with McapSource(path) as source:  # was OSError: [Errno 22] Invalid argument (a seek past 2**63)
+        assert sum(s.message_count for s in source.statistics().values()) == len(messages)
+        assert [m.log_time for m in source.messages()] == [m.log_time for m in messages]
+
+
 def test_mcap_message_record_of_two_bytes_in_an_uncompressed_chunk(tmp_path: Path) -> None:
     strings_mcap(tmp_path / "x.mcap", "none")
     data = (tmp_path / "x.mcap").read_bytes()
