@@ -188,8 +188,8 @@ class RrdSource(ClosingSource):
         self._stats: dict[int, ChannelStats] = {}
         self._by_entity: dict[str, Channel] = {}
         for number, entity in enumerate(sorted(archetypes), start=1):
-            static = _ipc(statics[entity]) if entity in self._temporal and entity in statics else b""
-            schema = Schema("+".join(sorted(archetypes[entity])) or "(empty)", "rerun", static)
+            held = _ipc(statics[entity]) if entity in self._temporal and entity in statics else b""
+            schema = Schema("+".join(sorted(archetypes[entity])) or "(empty)", "rerun", held)
             channel = Channel(number, entity, "rerun-arrow", schema, {"rerun_version": self.writer_version})
             self._channels[number] = channel
             self._by_entity[entity] = channel
@@ -242,7 +242,6 @@ class RrdSource(ClosingSource):
         yield from merge_in_order(blocks, floors)
 
     def _rows(self, chunk: Any, start: int | None, stop: int | None) -> list[RawMessage]:
-        import pyarrow as pa
 
         batch = chunk.to_record_batch()
         channel = self._by_entity[chunk.entity_path]

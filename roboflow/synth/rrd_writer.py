@@ -73,7 +73,7 @@ def write_rrd(path: Path, spec: SynthSpec) -> list[Written]:
         recording.log(JOINTS_ENTITY, rr.SeriesLines(names=[f"joint_{j}" for j in range(spec.n_joints)]), static=True)
         for camera in spec.cameras:
             if camera.kind.codec is not None:
-                recording.log(camera_entity(camera.name), rr.VideoStream(codec=_VIDEO_CODECS[camera.kind.codec]),
+                recording.log(camera_entity(camera.name), rr.VideoStream(codec=_video_codec(camera.kind.codec)),
                               static=True)
         for stamp, index, k in heapq.merge(*(_events(spec, stream, i) for i, stream in enumerate(all_streams))):
             recording.set_time(TIMELINE, timestamp=np.datetime64(stamp, "ns"))
@@ -91,6 +91,13 @@ def write_rrd(path: Path, spec: SynthSpec) -> list[Written]:
     return [(entity, archetypes[entity], count, first, last) for entity, (count, first, last) in tallies.items()]
 
 
+def _video_codec(codec: str) -> Any:
+    """Rerun's ``VideoCodec`` of ``codec`` (FFmpeg's ``hevc`` is Rerun's ``H265``)."""
+    import rerun as rr
+
+    return rr.VideoCodec.H265 if codec == "hevc" else rr.VideoCodec[codec.upper()]
+
+
 def _events(spec: SynthSpec, stream: Stream, index: int) -> Iterator[tuple[int, int, int]]:
     """(time on the user timeline, stream index, k) of every message of ``stream``, in order."""
     k = 0
@@ -101,8 +108,6 @@ def _events(spec: SynthSpec, stream: Stream, index: int) -> Iterator[tuple[int, 
 
 
 Logger = Callable[[int, int], list[tuple[str, Any]]]
-#: codec -> Rerun's ``VideoCodec`` name.
-_VIDEO_CODECS = {"h264": "H264", "hevc": "H265", "av1": "AV1"}
 
 
 def _logger(spec: SynthSpec, stream: Stream) -> Logger:
