@@ -30,7 +30,7 @@ _COMPRESSED_IMAGES = frozenset(
 _VIDEO = frozenset({"foxglove.CompressedVideo", "foxglove_msgs/msg/CompressedVideo",
                     "ffmpeg_image_transport_msgs/msg/FFMPEGPacket"})
 #: Rerun archetypes whose rows carry camera frames (see :mod:`roboflow.features.rerun_images`).
-_RERUN_IMAGES = frozenset({"Image", "EncodedImage", "DepthImage"})
+_RERUN_IMAGES = frozenset({"Image", "EncodedImage", "DepthImage", "VideoFrameReference"})
 #: The Rerun archetype of video samples, one frame per row (decoded as the video types above).
 RERUN_VIDEO = "VideoStream"
 #: Rerun archetypes of numeric rows -> their value component.
