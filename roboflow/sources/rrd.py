@@ -11,8 +11,9 @@ A row's log time is its time on the recording's clock, the data's own timeline c
 there is no other); rows of chunks not logged on that timeline are left out. Its header stamp is its
 first user timestamp timeline (such as ``sensor_time``), if any. Static rows (no timeline: URDFs,
 meshes, properties) get the recording's earliest time; those of an entity that also has rows on the clock
-(a series' names and colors, a ``VideoStream``'s codec) are not messages but hold for every row, as in Rerun: the
-channel's schema data is their last values, a one-row Arrow IPC stream that the decoder adds to each row. Opening scans the file once (legacy
+(a series' names and colors, a ``VideoStream``'s codec, an ``AssetVideo``) are not messages but hold for every
+row, as in Rerun: the channel's schema data is their last values, a one-row Arrow IPC stream that the decoder
+adds to each row. Opening scans the file once (legacy
 RRDs have no index) to list entities, timelines and chunk time ranges; reading then streams chunks again in
 file order, in time order via :func:`roboflow.sources.ordering.merge_in_order`. rerun-sdk reads
 only files, so a stream is spooled to a temporary file. Files written by a Rerun version that
@@ -166,12 +167,13 @@ class RrdSource(ClosingSource):
             archetypes.setdefault(chunk.entity_path, set()).update(_archetypes(batch))
             rows = _data_rows(batch)
             spans = {}
-            for name, kind, values in _indexes(batch):
+            indexes = _indexes(batch)
+            for name, kind, values in indexes:
                 picked = [value for value in (values[row] for row in rows) if value is not None]
                 if picked:
                     spans[name] = (kind, min(picked), max(picked))
             scanned.append(_ChunkSpans(chunk.entity_path, spans, len(rows)))
-            if rows and not _indexes(batch):
+            if rows and not indexes:  # static: its last row's components hold for the entity's rows in time
                 static = statics.setdefault(chunk.entity_path, {})
                 static.update({name: batch.column(name).slice(rows[-1], 1) for name in batch.schema.names
                                if ":" in name and batch.column(name)[rows[-1]].is_valid})
@@ -242,7 +244,6 @@ class RrdSource(ClosingSource):
         yield from merge_in_order(blocks, floors)
 
     def _rows(self, chunk: Any, start: int | None, stop: int | None) -> list[RawMessage]:
-
         batch = chunk.to_record_batch()
         channel = self._by_entity[chunk.entity_path]
         times, stamps, temporal = self._times(batch)
