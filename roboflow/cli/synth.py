@@ -38,7 +38,7 @@ _CAMERA = _DEFAULT.cameras[0]
     default=_DEFAULT_CAMERAS,
     show_default=True,
     help="Comma-separated NAME:KIND[:WxH][@FPS]; KIND jpeg (CompressedImage), rgb8 (Image), h264, h265, av1 "
-    "(foxglove CompressedVideo), ffmpeg_h264, ffmpeg_h265 (FFMPEGPacket), image_h264 (CompressedImage in "
+    "(foxglove CompressedVideo; a Rerun VideoStream in .rrd), ffmpeg_h264, ffmpeg_h265 (FFMPEGPacket), image_h264 (CompressedImage in "
     "h264); 'none' for none.",
 )
 @click.option("--gop", type=int, default=_DEFAULT.video_gop, show_default=True,

@@ -2,7 +2,7 @@
 
 Rerun users log entities, not ROS types, so the rules are by archetype and entity path:
 
-* ``Image``, ``EncodedImage`` and ``DepthImage`` entities become cameras (a depth camera with ``depth_max`` at
+* ``Image``, ``EncodedImage``, ``DepthImage``, ``VideoStream`` and ``VideoFrameReference`` entities become cameras (a depth camera with ``depth_max`` at
   4 m in its own units, from its ``meter`` scale);
 * numeric entities (``Scalars``, ``Tensor``, ``BarChart``) are state or action candidates by their path: one
   naming an action (``action``, ``command``, ``target`` ...) is an action, one naming a state (``joint``,

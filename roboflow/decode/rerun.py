@@ -9,6 +9,9 @@ A payload is a one-row Arrow IPC stream; the result is a dict from component col
 * ``Tensor:data`` and ``BarChart:values`` become the tensor as a numpy array of its shape and dtype;
 * anything else (structs, strings) becomes Python values (``Image:format`` -> a dict), unwrapped
   when the batch holds one element.
+
+The entity's static components (the channel's schema data, in the same encoding) hold for every row: a row
+has them unless it logs its own (a ``VideoStream`` row gets its stream's static ``VideoStream:codec``).
 """
 
 from __future__ import annotations
@@ -30,13 +33,18 @@ _TENSORS = frozenset({"Tensor:data", "BarChart:values"})
 def arrow_decoder(channel: Channel) -> Callable[[bytes | memoryview], object]:
     """A decoder returning ``{component: value}`` for one Rerun row."""
 
-    def decoder(data: bytes | memoryview) -> object:
+    def row(data: bytes | memoryview) -> dict[str, object]:
         try:
             batch = pa.ipc.open_stream(pa.py_buffer(data)).read_next_batch()
         except (pa.ArrowInvalid, StopIteration) as err:
             raise SourceError(f"cannot decode a Rerun row on {channel.topic}: {err}",
                               hint="the payload is not a roboflow Rerun row") from err
         return {name: _value(name, batch.column(index)[0]) for index, name in enumerate(batch.schema.names)}
+
+    static = row(channel.schema.data) if channel.schema is not None and channel.schema.data else {}
+
+    def decoder(data: bytes | memoryview) -> object:
+        return {**static, **row(data)}
 
     return decoder
 

@@ -329,7 +329,7 @@ def _check_type(mapping: Mapping, topic_input: TopicInput, type_name: str, origi
             raise ConfigError(
                 f"mapping '{mapping.feature}': {topic} is {type_name or 'schemaless'}, which carries no images",
                 path=origin, hint="image mappings read sensor_msgs/Image or CompressedImage, foxglove images, "
-                "CompressedVideo, FFMPEGPacket, Rerun Image, EncodedImage or DepthImage",
+                "CompressedVideo, FFMPEGPacket, Rerun Image, EncodedImage, DepthImage, VideoStream or VideoFrameReference",
             )
         return
     if image_kind(type_name) is not None:

@@ -5,7 +5,9 @@ channel datatype (u8 ... f64), or a pixel format (NV12, YUY2, planar Y_U_V 4:2:0
 models become numpy views; pixel formats go through FFmpeg's swscale (PyAV). One-channel 16-bit and float images
 (and every ``DepthImage``) are depth or IR data: like ROS ``mono16``/``32FC1`` they are scaled by the mapping's
 ``depth_max`` in the image's own units (``DepthImage:meter`` units per meter, shown by ``inspect``). Color images of
-16-bit channels keep their top 8 bits; float color images are taken as Rerun shows them, 0..1.
+16-bit channels keep their top 8 bits; float color images are taken as Rerun shows them, 0..1. A
+``VideoFrameReference`` row shows the frame of its entity's static ``AssetVideo`` closest to its timestamp
+(:class:`~roboflow.media.asset.AssetVideo`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import av
 import numpy as np
 
 from roboflow.errors import SourceError
+from roboflow.media.asset import AssetVideo
 
 __all__ = ["COLOR_MODELS", "RerunImage", "rerun_encoding"]
 
@@ -68,8 +71,11 @@ class RerunImage:
         self._error = error
         self._depth = depth
         self._compressed = compressed
+        self._asset: tuple[Any, AssetVideo] | None = None  #: the asset video's blob and its reader
 
     def __call__(self, row: dict[str, Any], time_ns: int) -> np.ndarray:
+        if row.get("VideoFrameReference:timestamp") is not None:
+            return self._referenced(row, time_ns)
         if row.get("EncodedImage:blob") is not None:
             return self._compressed({"data": row["EncodedImage:blob"],
                                      "format": row.get("EncodedImage:media_type") or ""}, time_ns)
@@ -79,6 +85,22 @@ class RerunImage:
                 return self._pixels(np.asarray(buffer, np.uint8).reshape(-1), fmt, archetype == "DepthImage",
                                     time_ns)
         raise self._error(time_ns, "row has no image buffer (a static or partial row?)")
+
+    def _referenced(self, row: dict[str, Any], time_ns: int) -> np.ndarray:
+        """The frame of the entity's AssetVideo that a VideoFrameReference row names."""
+        blob = row.get("AssetVideo:blob")
+        if blob is None:
+            elsewhere = row.get("VideoFrameReference:video_reference")
+            raise self._error(time_ns, f"VideoFrameReference to {elsewhere} (an AssetVideo on another entity)"
+                              if elsewhere else "VideoFrameReference without an AssetVideo on its entity")
+        at = int(np.asarray(row["VideoFrameReference:timestamp"]).reshape(-1)[0])
+        try:
+            if self._asset is None or self._asset[0] is not blob:
+                self._asset = (blob, AssetVideo(np.asarray(blob, np.uint8).tobytes()))
+            rgb: np.ndarray = self._asset[1].frame(at).to_ndarray(format="rgb24")
+        except SourceError as err:
+            raise self._error(time_ns, err.message) from err
+        return rgb
 
     def _pixels(self, data: np.ndarray, fmt: dict[str, Any], depth: bool, time_ns: int) -> np.ndarray:
         width, height = int(fmt.get("width") or 0), int(fmt.get("height") or 0)

@@ -7,6 +7,7 @@ __all__ = [
     "JOINT_FIELDS",
     "JOINT_STATE",
     "RERUN_VECTORS",
+    "RERUN_VIDEO",
     "default_fields",
     "image_kind",
     "is_joint_state",
@@ -29,7 +30,9 @@ _COMPRESSED_IMAGES = frozenset(
 _VIDEO = frozenset({"foxglove.CompressedVideo", "foxglove_msgs/msg/CompressedVideo",
                     "ffmpeg_image_transport_msgs/msg/FFMPEGPacket"})
 #: Rerun archetypes whose rows carry camera frames (see :mod:`roboflow.features.rerun_images`).
-_RERUN_IMAGES = frozenset({"Image", "EncodedImage", "DepthImage"})
+_RERUN_IMAGES = frozenset({"Image", "EncodedImage", "DepthImage", "VideoFrameReference"})
+#: The Rerun archetype of video samples, one frame per row (decoded as the video types above).
+RERUN_VIDEO = "VideoStream"
 #: Rerun archetypes of numeric rows -> their value component.
 RERUN_VECTORS = {"Scalars": "Scalars:scalars", "Tensor": "Tensor:data", "BarChart": "BarChart:values"}
 
@@ -75,14 +78,15 @@ def normalise_type(type_name: str) -> str:
 def image_kind(type_name: str) -> str | None:
     """``raw``, ``compressed``, ``video`` or ``rerun`` for a message type carrying camera frames, else None.
 
-    A Rerun entity's type lists its archetypes (``Image+Pinhole``); one image archetype makes it a camera.
+    A Rerun entity's type lists its archetypes (``Image+Pinhole``); one image archetype makes it a camera, a
+    ``VideoStream`` a video camera.
     """
     name = normalise_type(type_name)
     if name in _RAW_IMAGES:
         return "raw"
     if name in _COMPRESSED_IMAGES:
         return "compressed"
-    if name in _VIDEO:
+    if name in _VIDEO or RERUN_VIDEO in name.split("+"):
         return "video"
     if _RERUN_IMAGES & set(name.split("+")):
         return "rerun"

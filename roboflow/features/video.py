@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import av
+import numpy as np
 
 from roboflow.errors import SourceError
 from roboflow.features.images import _bytes, _get
-from roboflow.features.types import normalise_type
+from roboflow.features.types import RERUN_VIDEO, normalise_type
 from roboflow.media.bitstream import DECODERS, codec_of, is_keyframe
 from roboflow.media.packets import PASSTHROUGH_CODECS, GopDecoder, VideoPacket, open_decoder
 from roboflow.sources.base import RawMessage
@@ -73,7 +74,12 @@ def _stamp(msg: Any) -> int | None:
 
 
 def video_packet(msg: Any, type_name: str) -> tuple[str | None, bytes]:
-    """The codec (None: not a video codec) and the packet bytes of a decoded video message."""
+    """The codec (None: not a video codec) and the packet bytes of a decoded video message (empty: a Rerun
+    ``VideoStream`` row without a sample)."""
+    if RERUN_VIDEO in type_name.split("+"):
+        fourcc, sample = _get(msg, f"{RERUN_VIDEO}:codec"), _get(msg, f"{RERUN_VIDEO}:sample")
+        name = int(np.asarray(fourcc).reshape(-1)[0]).to_bytes(4, "big").decode("latin-1") if fourcc is not None else ""
+        return codec_of(name), _bytes(sample).tobytes() if sample is not None else b""
     name = _get(msg, "encoding" if normalise_type(type_name) == _FFMPEG_PACKET else "format", "")
     return codec_of(str(name)), _bytes(_get(msg, "data")).tobytes()
 
@@ -156,6 +162,8 @@ class VideoDecoder:
 
     def _packet(self, msg: Any, raw: RawMessage) -> Any:
         codec, data = video_packet(msg, self.type_name)
+        if not data:
+            return None  # a row that logs no sample (only a VideoStream's codec or opacity, say)
         self.counts.packets += 1
         self._messages += 1
         if codec is None or codec not in DECODERS:

@@ -14,14 +14,16 @@ __all__ = ["DECODERS", "codec_of", "is_keyframe", "parameter_sets"]
 #: codec -> the FFmpeg decoder used for it (FFmpeg's native AV1 decoder needs a hardware accelerator).
 DECODERS = {"h264": "h264", "hevc": "hevc", "av1": "libdav1d", "vp9": "vp9"}
 
-_NAMES = {"h264": "h264", "avc": "h264", "h265": "hevc", "hevc": "hevc", "av1": "av1", "vp9": "vp9"}
+_NAMES = {"h264": "h264", "avc": "h264", "h265": "hevc", "hevc": "hevc", "av1": "av1", "vp9": "vp9",
+          "avc1": "h264", "hev1": "hevc", "av01": "av1", "vp09": "vp9"}  # the last four: Rerun's VideoCodec
 
 
 def codec_of(name: str) -> str | None:
     """The codec of a CompressedVideo/CompressedImage ``format`` or an FFMPEGPacket ``encoding``.
 
     ``h264``, ``libx264``, ``h264_nvenc`` -> ``h264``; ``h265``, ``hevc_nvenc``, ``libx265`` -> ``hevc``;
-    ``av1``, ``libsvtav1``, ``av1_nvenc`` -> ``av1``; ``vp9``, ``libvpx-vp9`` -> ``vp9``; anything else None.
+    ``av1``, ``libsvtav1``, ``av1_nvenc`` -> ``av1``; ``vp9``, ``libvpx-vp9`` -> ``vp9``; the four-character codes
+    of Rerun's ``VideoCodec`` (``avc1``, ``hev1``, ``av01``, ``vp09``) likewise; anything else None.
     """
     text = name.strip().lower()
     if text in _NAMES:

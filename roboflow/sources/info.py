@@ -42,6 +42,7 @@ VIDEO_TYPES = frozenset({
     "foxglove.CompressedVideo",
     "foxglove_msgs/msg/CompressedVideo",
     "ffmpeg_image_transport_msgs/msg/FFMPEGPacket",
+    "VideoStream",
 })
 
 

@@ -11,7 +11,9 @@ A row's log time is its time on the recording's clock, the data's own timeline c
 there is no other); rows of chunks not logged on that timeline are left out. Its header stamp is its
 first user timestamp timeline (such as ``sensor_time``), if any. Static rows (no timeline: URDFs,
 meshes, properties) get the recording's earliest time; those of an entity that also has rows on the clock
-(a series' names and colors) are not messages. Opening scans the file once (legacy
+(a series' names and colors, a ``VideoStream``'s codec, an ``AssetVideo``) are not messages but hold for every
+row, as in Rerun: the channel's schema data is their last values, a one-row Arrow IPC stream that the decoder
+adds to each row. Opening scans the file once (legacy
 RRDs have no index) to list entities, timelines and chunk time ranges; reading then streams chunks again in
 file order, in time order via :func:`roboflow.sources.ordering.merge_in_order`. rerun-sdk reads
 only files, so a stream is spooled to a temporary file. Files written by a Rerun version that
@@ -159,16 +161,22 @@ class RrdSource(ClosingSource):
     def _scan(self, clock: Clock | None) -> None:
         archetypes: dict[str, set[str]] = {}
         scanned: list[_ChunkSpans] = []
+        statics: dict[str, dict[str, Any]] = {}
         for chunk in self._chunks():
             batch = chunk.to_record_batch()
             archetypes.setdefault(chunk.entity_path, set()).update(_archetypes(batch))
             rows = _data_rows(batch)
             spans = {}
-            for name, kind, values in _indexes(batch):
+            indexes = _indexes(batch)
+            for name, kind, values in indexes:
                 picked = [value for value in (values[row] for row in rows) if value is not None]
                 if picked:
                     spans[name] = (kind, min(picked), max(picked))
             scanned.append(_ChunkSpans(chunk.entity_path, spans, len(rows)))
+            if rows and not indexes:  # static: its last row's components hold for the entity's rows in time
+                static = statics.setdefault(chunk.entity_path, {})
+                static.update({name: batch.column(name).slice(rows[-1], 1) for name in batch.schema.names
+                               if ":" in name and batch.column(name)[rows[-1]].is_valid})
         self.timelines = _timelines(scanned)
         self.clock, self._unit = choose_clock(self.timelines, clock, self.path)
         #: Entities with rows on the clock: their static rows (names, colors of a series) are not messages.
@@ -182,7 +190,8 @@ class RrdSource(ClosingSource):
         self._stats: dict[int, ChannelStats] = {}
         self._by_entity: dict[str, Channel] = {}
         for number, entity in enumerate(sorted(archetypes), start=1):
-            schema = Schema("+".join(sorted(archetypes[entity])) or "(empty)", "rerun", b"")
+            held = _ipc(statics[entity]) if entity in self._temporal and entity in statics else b""
+            schema = Schema("+".join(sorted(archetypes[entity])) or "(empty)", "rerun", held)
             channel = Channel(number, entity, "rerun-arrow", schema, {"rerun_version": self.writer_version})
             self._channels[number] = channel
             self._by_entity[entity] = channel
@@ -235,8 +244,6 @@ class RrdSource(ClosingSource):
         yield from merge_in_order(blocks, floors)
 
     def _rows(self, chunk: Any, start: int | None, stop: int | None) -> list[RawMessage]:
-        import pyarrow as pa
-
         batch = chunk.to_record_batch()
         channel = self._by_entity[chunk.entity_path]
         times, stamps, temporal = self._times(batch)
@@ -253,11 +260,8 @@ class RrdSource(ClosingSource):
             log_time = self._ns(value) if value is not None else self._origin
             if (start is not None and log_time < start) or (stop is not None and log_time >= stop):
                 continue
-            sink = pa.BufferOutputStream()
-            with pa.ipc.new_stream(sink, data.schema) as writer:
-                writer.write_batch(data.slice(row, 1))
             stamp = stamps[row] if stamps is not None else None
-            out.append(RawMessage(channel, log_time, sink.getvalue().to_pybytes(), stamp))
+            out.append(RawMessage(channel, log_time, _ipc_batch(data.slice(row, 1)), stamp))
         return out
 
     def _times(self, batch: Any) -> tuple[list[int | None] | None, list[int] | None, bool]:
@@ -278,6 +282,23 @@ class RrdSource(ClosingSource):
         if self._tempdir is not None:
             self._tempdir.cleanup()
             self._tempdir = None
+
+
+def _ipc(columns: dict[str, Any]) -> bytes:
+    """One-row component columns as an Arrow IPC stream (a static row's payload)."""
+    import pyarrow as pa
+
+    return _ipc_batch(pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns)))
+
+
+def _ipc_batch(batch: Any) -> bytes:
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema) as writer:
+        writer.write_batch(batch)
+    data: bytes = sink.getvalue().to_pybytes()
+    return data
 
 
 def _archetypes(batch: Any) -> set[str]:

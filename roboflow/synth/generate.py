@@ -18,7 +18,7 @@ from rosbags.typesys.store import Typestore
 from roboflow.errors import ConfigError, RoboflowError, StorageError
 from roboflow.synth.content import factory_for
 from roboflow.synth.formats import RRD_FORMAT, RecordingWriter, infer_format, writer_class
-from roboflow.synth.spec import SynthSpec
+from roboflow.synth.spec import ImageKind, SynthSpec
 from roboflow.synth.timeline import Stream, streams, time_blocks
 from roboflow.synth.video import COMPRESSED_VIDEO, add_video_types, serialize_protobuf
 
@@ -104,10 +104,11 @@ def write_recording(
     target = Path(path)
     spec = spec if spec is not None else SynthSpec()
     fmt = format or infer_format(target)
-    videos = [camera.name for camera in spec.cameras if camera.kind.codec is not None]
-    if fmt == RRD_FORMAT and videos:
-        raise ConfigError(f"video cameras ({', '.join(videos)}) cannot be written to {fmt}",
-                          hint="write them to mcap or a bag, or give them the kind jpeg or rgb8")
+    transports = [f"{camera.name}:{camera.kind.value}" for camera in spec.cameras
+                  if camera.kind.codec is not None and camera.kind not in _RRD_VIDEO]
+    if fmt == RRD_FORMAT and transports:
+        raise ConfigError(f"cameras {', '.join(transports)} are ROS video transports, which {fmt} does not have",
+                          hint="for a Rerun VideoStream give them the kind h264, h265 or av1")
     cls = writer_class(fmt) if fmt != RRD_FORMAT else None
     compressions = cls.compressions if cls is not None else _RRD_COMPRESSIONS
     compression = compression or compressions[0]
@@ -130,6 +131,10 @@ def write_recording(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return SynthManifest(target, fmt, compression, spec, topics, size, time.perf_counter() - started)
+
+
+#: The camera kinds written to .rrd as a Rerun ``VideoStream``.
+_RRD_VIDEO = frozenset({ImageKind.H264, ImageKind.H265, ImageKind.AV1})
 
 
 def _write(

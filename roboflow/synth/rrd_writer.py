@@ -6,7 +6,8 @@ message's header stamp; for the action, its log time), logged offline, so Rerun'
 fraction of a second the writing took:
 
 * a JPEG camera ``NAME`` -> ``/camera/NAME``, ``EncodedImage`` (``image/jpeg``); an rgb8 camera -> ``Image``
-  (RGB, u8); the first camera also as ``/camera/depth``, a ``DepthImage`` (u16, ``meter = 1000``) whose values are
+  (RGB, u8); a video camera (h264, h265, av1) -> ``VideoStream``, its codec logged once as static and one sample
+  per frame (the packets of :class:`~roboflow.synth.video.PacketEncoder`); the first camera also as ``/camera/depth``, a ``DepthImage`` (u16, ``meter = 1000``) whose values are
   ten times the gray level of its frame pattern (with ``depth_max = 2550`` it converts back to that gray);
 * the joint states -> ``/robot/joints``, ``Scalars`` of the joint positions, with a static ``SeriesLines``
   naming them;
@@ -29,6 +30,7 @@ from roboflow.errors import StorageError
 from roboflow.synth import truth
 from roboflow.synth.spec import SynthSpec
 from roboflow.synth.timeline import Stream, StreamKind, streams, time_blocks
+from roboflow.synth.video import PacketEncoder
 
 __all__ = ["ACTION_PARENT", "DEPTH_ENTITY", "JOINTS_ENTITY", "TIMELINE", "camera_entity", "write_rrd"]
 
@@ -69,6 +71,10 @@ def write_rrd(path: Path, spec: SynthSpec) -> list[Written]:
         recording.log("/robot/urdf", rr.Asset3D(contents=b"solid robot\nendsolid robot\n", media_type="model/stl"),
                       static=True)
         recording.log(JOINTS_ENTITY, rr.SeriesLines(names=[f"joint_{j}" for j in range(spec.n_joints)]), static=True)
+        for camera in spec.cameras:
+            if camera.kind.codec is not None:
+                recording.log(camera_entity(camera.name), rr.VideoStream(codec=_video_codec(camera.kind.codec)),
+                              static=True)
         for stamp, index, k in heapq.merge(*(_events(spec, stream, i) for i, stream in enumerate(all_streams))):
             recording.set_time(TIMELINE, timestamp=np.datetime64(stamp, "ns"))
             for entity, archetype in loggers[index](k, stamp):
@@ -83,6 +89,13 @@ def write_rrd(path: Path, spec: SynthSpec) -> list[Written]:
     finally:
         recording.disconnect()
     return [(entity, archetypes[entity], count, first, last) for entity, (count, first, last) in tallies.items()]
+
+
+def _video_codec(codec: str) -> Any:
+    """Rerun's ``VideoCodec`` of ``codec`` (FFmpeg's ``hevc`` is Rerun's ``H265``)."""
+    import rerun as rr
+
+    return rr.VideoCodec.H265 if codec == "hevc" else rr.VideoCodec[codec.upper()]
 
 
 def _events(spec: SynthSpec, stream: Stream, index: int) -> Iterator[tuple[int, int, int]]:
@@ -101,17 +114,24 @@ def _logger(spec: SynthSpec, stream: Stream) -> Logger:
     """``logger(k, stamp) -> [(entity, archetype)]`` of message ``k`` of ``stream``."""
     import rerun as rr
 
-    if stream.kind in (StreamKind.JPEG, StreamKind.RGB8):
+    if stream.camera >= 0:
         camera = spec.cameras[stream.camera]
         renderer = truth.PatternRenderer(camera.width, camera.height, stream.camera)
         entity, depth = camera_entity(camera.name), stream.camera == 0
+        codec = camera.kind.codec
+        encoder = PacketEncoder(codec, camera.width, camera.height, stream.camera, spec.video_gop,
+                                stream.count) if codec is not None else None
 
         def frames(k: int, _: int) -> list[tuple[str, Any]]:
             pixels = renderer.render(k)
-            if stream.kind is StreamKind.JPEG:
+            out: list[tuple[str, Any]]
+            if encoder is not None:
+                sample, key = encoder.packet(k)
+                out = [(entity, rr.VideoStream.from_fields(sample=sample, is_keyframe=key))]
+            elif stream.kind is StreamKind.JPEG:
                 jpeg = simplejpeg.encode_jpeg(pixels, quality=spec.jpeg_quality, colorspace="RGB",
                                               colorsubsampling="420")
-                out: list[tuple[str, Any]] = [(entity, rr.EncodedImage(contents=jpeg, media_type="image/jpeg"))]
+                out = [(entity, rr.EncodedImage(contents=jpeg, media_type="image/jpeg"))]
             else:
                 out = [(entity, rr.Image(pixels))]
             if depth:

@@ -31,7 +31,8 @@ from roboflow.lerobot.dataset import DatasetWriter
 from roboflow.lerobot.merge import merge_datasets
 from roboflow.lerobot.spec import CameraFeature, DatasetSpec, VectorFeature
 from roboflow.media.settings import VideoSettings
-from roboflow.synth.truth import decode_pattern, render_frame
+from roboflow.synth import CameraSpec, SynthSpec, stream_times, write_recording
+from roboflow.synth.truth import action, decode_pattern, joint_positions, render_frame, seconds
 
 CHECKER = Path(__file__).with_name("lerobot_load.py")
 PYTHON_V30 = "ROBOFLOW_LEROBOT_PYTHON"
@@ -90,6 +91,12 @@ codec = "libx264"
 crf = 10
 preset = "ultrafast"
 """
+#: A Rerun recording logged offline: a JPEG and an h264 VideoStream camera at the dataset fps (plus synth's
+#: depth camera of the first), joints at 50 Hz, actions at 20 Hz.
+RRD_SPEC = SynthSpec(
+    duration_s=2.0, cameras=(CameraSpec("cam_high", "jpeg", 64, 48, FPS), CameraSpec("cam_wrist", "h264", 64, 48, FPS)),
+    n_joints=3, joint_rate_hz=50.0, action_rate_hz=20.0, jpeg_quality=95,
+)
 #: A grayscale camera (stored as a 3-channel video) instead of the first RGB one.
 GRAY_SPEC = dataclasses.replace(
     SPEC, cameras=(CameraFeature(CAMERAS[0], 48, 64, channels=1), SPEC.cameras[1])
@@ -109,6 +116,8 @@ class Written:
     tasks: tuple[str, ...]
     lengths: tuple[int, ...]
     spec: DatasetSpec = SPEC
+    #: Per feature, the value expected at each row, as computed from the source recording's ground truth.
+    truth: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
 def state_of(content: int) -> np.ndarray:
@@ -206,6 +215,41 @@ def converted(directory: Path, *, format: str) -> Written:
     return Written(out, tuple(episodes["frame_index"]), (CONVERT_TASK,) * sum(lengths), tuple(lengths))
 
 
+def converted_rrd(directory: Path, *, format: str) -> Written:
+    """A Rerun episode logged offline (the rrd synth: JPEG, h264 ``VideoStream`` and depth cameras, Scalars on the
+    user timeline ``time``), converted with ``init-config``'s starter unchanged; ``truth`` from the synth's ground
+    truth at each frame's time (state and action held, cameras nearest, depth as gray ten times its frame's)."""
+    directory.mkdir(parents=True)
+    recording = write_recording(directory / "offline.rrd", RRD_SPEC).path
+    config, out = directory / "starter.toml", directory / "out"
+    run_roboflow("init-config", str(recording), "-o", str(config))
+    run_roboflow("convert", str(recording), "-c", str(config), "-o", str(out), "--format", format, "--no-progress")
+    length = pq.read_table(out / "data", columns=["frame_index"]).num_rows
+    alignment = json.loads((out / "meta" / "roboflow.json").read_text())["episodes"][0]["alignment"][0]
+    fps, ns = alignment["fps"], 1_000_000_000
+    t = alignment["start_ns"] + (2 * np.arange(length, dtype=np.int64) * ns + fps) // (2 * fps)
+    joints, _ = stream_times(RRD_SPEC, RRD_SPEC.joint_topic)
+    _, actions = stream_times(RRD_SPEC, RRD_SPEC.action_topic)
+    truth = {
+        "observation.state": joint_positions(seconds(joints[_held(joints, t)]), 3).astype(np.float32),
+        "action": action(seconds(actions[_held(actions, t)])[:, None], np.arange(3)).astype(np.float32),
+    }
+    for camera in RRD_SPEC.cameras:
+        stamps, _ = stream_times(RRD_SPEC, camera.topic)
+        nearest = _held(stamps, t)
+        later = np.clip(nearest + 1, 0, len(stamps) - 1)
+        truth[f"observation.images.{camera.name}"] = np.where(stamps[later] - t < t - stamps[nearest], later, nearest)
+    truth["observation.images.depth"] = truth[f"observation.images.{RRD_SPEC.cameras[0].name}"]
+    cameras = (f"observation.images.{name}" for name in ("depth", *(c.name for c in RRD_SPEC.cameras)))
+    spec = dataclasses.replace(SPEC, cameras=tuple(CameraFeature(key, 48, 64) for key in cameras))
+    return Written(out, tuple(range(length)), ("describe the task",) * length, (length,), spec, truth)
+
+
+def _held(times: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Index of the latest time at or before each t (0 before the first)."""
+    return np.clip(np.searchsorted(times, t, side="right") - 1, 0, len(times) - 1)
+
+
 def run_roboflow(*args: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "roboflow", *args], capture_output=True, text=True, timeout=120, check=False
@@ -263,7 +307,7 @@ def assert_common(report: dict[str, Any], written: Written, version: str) -> Non
     assert report["delta_items_checked"] == 2 * len(written.lengths)
     assert report["streamed_items"] == (0 if report["streaming_skipped"] else len(written.ids))
     cameras = {key: f["shape"] for key, f in report["features"].items() if f["dtype"] == "video"}
-    assert list(cameras.values()) == [[48, 64, 3]] * 2
+    assert list(cameras.values()) == [[48, 64, 3]] * len(written.spec.cameras)
     assert [s["task"] for s in report["samples"]] == list(written.tasks)
     for ep in report["episodes"]:
         assert ep["tasks"] == list(dict.fromkeys(written.tasks[ep["from"] : ep["to"]]))
@@ -305,6 +349,26 @@ def assert_converted(report: dict[str, Any], written: Written, version: str) -> 
                     assert (pattern.frame, pattern.camera) == (frame, index), name
 
 
+def assert_converted_rrd(report: dict[str, Any], written: Written, version: str) -> None:
+    """Row by row, lerobot gives the recording's state and action, the right frame of each camera, and the depth
+    camera's gray level of that frame."""
+    assert_common(report, written, version)
+    assert 19 <= written.lengths[0] <= 20  # 2 s at 10 fps: the data's clock, not the logger's
+    depth_grays = [render_frame(k, 64, 48).mean(axis=2).round() * 10 * 255 / 4000 for k in range(20)]
+    with np.load(report["dump"]) as arrays:
+        for row in written.ids:
+            for vector in ("observation.state", "action"):
+                np.testing.assert_array_equal(arrays[f"{row}|{vector}"], written.truth[vector][row], strict=True)
+            for index, camera in enumerate(c.name for c in RRD_SPEC.cameras):
+                key = f"observation.images.{camera}"
+                for name in camera_entries(report, row, key):
+                    pattern = decode_pattern(arrays[name])
+                    assert (pattern.frame, pattern.camera) == (written.truth[key][row], index), name
+            depth = arrays[f"{row}|observation.images.depth"][:, :, 0].astype(np.float32)
+            shown = int(np.argmin([np.abs(depth - gray).mean() for gray in depth_grays]))
+            assert shown == written.truth["observation.images.depth"][row], row
+
+
 Case = tuple[Callable[[Path], Written], Callable[[dict[str, Any], Written, str], None]]
 CASES: dict[str, dict[str, Case]] = {
     "v3.0": {
@@ -327,6 +391,7 @@ CASES: dict[str, dict[str, Case]] = {
             assert_written,
         ),
         "roboflow-convert": (lambda d: converted(d, format="v3.0"), assert_converted),
+        "roboflow-convert-rrd-starter": (lambda d: converted_rrd(d, format="v3.0"), assert_converted_rrd),
     },
     "v2.1": {
         "written-default": (lambda d: write(d, EPISODES, format="v2.1"), assert_written),
@@ -344,6 +409,7 @@ CASES: dict[str, dict[str, Case]] = {
             assert_written,
         ),
         "roboflow-convert": (lambda d: converted(d, format="v2.1"), assert_converted),
+        "roboflow-convert-rrd-starter": (lambda d: converted_rrd(d, format="v2.1"), assert_converted_rrd),
     },
 }
 PYTHONS = {"v3.0": (PYTHON_V30, "0.4."), "v2.1": (PYTHON_V21, "0.3.")}

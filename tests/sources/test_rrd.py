@@ -164,3 +164,32 @@ def test_without_user_timestamps_log_time_is_the_clock(tmp_path: Path) -> None:
         assert source.clock == "log_time"
         rows = list(source.messages(topics=["/joint"]))
     assert len(rows) == 4 and rows[-1].log_time - rows[0].log_time < 1_000_000_000
+
+
+def test_static_components_of_an_entity_in_time_hold_for_each_row(tmp_path: Path) -> None:
+    """As in Rerun: a series' static names and a VideoStream's static codec are no messages, but each row has
+    them; a row's own value wins."""
+    import rerun as rr
+
+    from roboflow.decode import decoder_for
+
+    path = tmp_path / "static.rrd"
+    recording = rr.RecordingStream("roboflow-tests", recording_id="static")
+    recording.save(path)
+    recording.log("/joints", rr.SeriesLines(names=["a", "b"]), static=True)
+    recording.log("/video", rr.VideoStream(codec=rr.VideoCodec.H264), static=True)
+    for k in range(3):
+        recording.set_time("time", timestamp=1.7e9 + k)
+        recording.log("/joints", rr.Scalars([k, -k]))
+        recording.log("/video", rr.VideoStream.from_fields(sample=bytes([k])))
+    recording.set_time("time", timestamp=1.7e9 + 3)
+    recording.log("/joints", rr.SeriesLines(names=["c", "d"]), rr.Scalars([3, -3]))
+    recording.flush()
+    recording.disconnect()
+    with RrdSource(path) as source:
+        rows = [(m.topic, decoder_for(m.channel)(m.data)) for m in source.messages()]
+    names = [row["SeriesLines:names"] for topic, row in rows if topic == "/joints"]
+    assert names == [["a", "b"]] * 3 + [["c", "d"]]
+    video = [row for topic, row in rows if topic == "/video"]
+    assert [(int(row["VideoStream:codec"][0]), row["VideoStream:sample"].tolist()) for row in video] == [
+        (int(rr.VideoCodec.H264.value), [k]) for k in range(3)]

@@ -74,10 +74,10 @@ def test_unknown_kind_names_the_video_kinds() -> None:
         parse_cameras("front:mpeg2")
 
 
-def test_video_cameras_are_refused_for_rrd(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_ros_video_transports_are_refused_for_rrd(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from roboflow.errors import ConfigError
 
-    spec = SynthSpec(duration_s=0.2, cameras=(CameraSpec("front", ImageKind.H264, 64, 48),))
-    with pytest.raises(ConfigError, match=r"video cameras \(front\) cannot be written to rrd"):
+    spec = SynthSpec(duration_s=0.2, cameras=(CameraSpec("front", ImageKind.FFMPEG_H264, 64, 48),))
+    with pytest.raises(ConfigError, match=r"cameras front:ffmpeg_h264 are ROS video transports, which rrd"):
         write_recording(tmp_path / "r.rrd", spec)
     assert not list(tmp_path.iterdir())
