@@ -30,11 +30,11 @@ import pyarrow.parquet as pq
 
 from roboflow.errors import DatasetError
 from roboflow.lerobot.passthrough import PassthroughCamera
-from roboflow.lerobot.restats import video_stats
 from roboflow.lerobot.samples import FrameSamples
 from roboflow.lerobot.spec import DEFAULT_FEATURES, CameraFeature, DatasetSpec, FlushSettings, data_schema
 from roboflow.lerobot.stats import FeatureStats, Stats, parquet_stats
 from roboflow.lerobot.videocat import VideoSlice
+from roboflow.lerobot.videostats import Sampling, video_stats
 from roboflow.media.encoder import VideoEncoder
 from roboflow.media.frames import PixelLayout, frame_copy, frame_layout, wrap_frame
 from roboflow.media.probe import video_frame_count, video_info
@@ -362,14 +362,17 @@ class EpisodeWriter:
         )
 
     def _finish_copied(self, copied: PassthroughCamera) -> tuple[str, FeatureStats, dict[str, Any]]:
-        """Complete a copied camera's file; its stats from its sampled frames, decoded (cameras in parallel)."""
+        """Complete a copied camera's file; its stats from the first frames of its GOPs, the only ones decoded
+        (cameras in parallel). A camera that fell back to re-encoding is sampled as lerobot does."""
         key = copied.feature.key
         frames = copied.finish()
         stored = video_frame_count(copied.path)
         if frames != self.length or stored != self.length:
             raise DatasetError(f"camera {key}: video has {stored} frames for {self.length} rows", path=str(copied.path))
         piece = VideoSlice(copied.path, 0, self.length)
-        return key, video_stats(piece, list(copied.feature.shape), self.spec.fps), video_info(copied.path)
+        sampling = Sampling.EVEN if copied.reason is not None else Sampling.GOP_LEADING
+        stats = video_stats(piece, copied.feature.shape, self.spec.fps, sampling).stats
+        return key, stats, video_info(copied.path)
 
     def abort(self) -> None:
         """Stop encoding and delete every file of the episode (idempotent; a no-op once finished)."""

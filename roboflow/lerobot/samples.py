@@ -1,9 +1,11 @@
 """Image stats of a camera whose episode length is not known in advance, in bounded memory.
 
 lerobot samples ``estimate_num_samples(n)`` evenly spaced frames of an n-frame episode, so which frames count
-is only known at the end. Each frame's pixel-subsampled RGB pixels (``[::stride, ::stride]``, 160x120 of a
-640x480 frame: 57.6 KB) are appended to a spill file on disk; at the end only the sampled ones are read back
-in batches of at most :data:`READ_BYTES` and counted, so memory does not depend on how many frames are sampled
+is only known at the end. Each frame's pixel-subsampled pixels (``[::stride, ::stride]``, 160x120 of a
+640x480 frame: 57.6 KB) are appended to a spill file on disk as they are (RGB, or the Y, U, V of a yuv420p
+frame, as a decoded video camera's); at the end only the sampled ones are read back in batches of at most
+:data:`READ_BYTES`, converted to RGB (a fifth to a tenth of the frames: the conversion costs five times the
+gathering) and counted, so memory does not depend on how many frames are sampled
 (lerobot's ``n**0.75``: 784 frames of a 4-minute episode, 1,548 of a 10-minute one). Copying the subsampled
 pixels is the cheapest per-frame work that keeps the result exact (counting every frame's levels costs five
 times more CPU). The spill file takes the thumbnail's size per frame on disk (57.6 KB per camera frame of
@@ -25,7 +27,7 @@ from roboflow.lerobot.stats import (
     pixel_stride,
     sample_indices,
 )
-from roboflow.media.frames import PixelLayout, rgb_thumbnail
+from roboflow.media.frames import PixelLayout, thumbnail, thumbnail_rgb
 
 __all__ = ["READ_BYTES", "FrameSamples"]
 
@@ -47,13 +49,15 @@ class FrameSamples:
         self.stride = pixel_stride(height, width)
         self.shape = (-(-height // self.stride), -(-width // self.stride), 3)
         self.count = 0
+        self._layouts: list[PixelLayout] = []  # per frame: the colour space of its spilled pixels
         self._file: BinaryIO | None = path.open("wb")
 
     def add(self, array: np.ndarray, layout: PixelLayout) -> None:
         """Keep the subsampled pixels of the next frame."""
         if self._file is None:
             raise DatasetError("frame samples already closed", path=str(self.path))
-        self._file.write(rgb_thumbnail(array, layout, self.stride).data)
+        self._file.write(thumbnail(array, layout, self.stride).data)
+        self._layouts.append(layout)
         self.count += 1
 
     def stats(self, read_bytes: int = READ_BYTES) -> FeatureStats:
@@ -77,6 +81,7 @@ class FrameSamples:
                     spill.seek(index * frame_bytes)
                     if spill.readinto(memoryview(batch[row]).cast("B")) != frame_bytes:
                         raise DatasetError(f"frame sample {index} is truncated", path=str(self.path))
+                    batch[row] = thumbnail_rgb(batch[row], self._layouts[index])
                 counts += level_counts(batch[:len(chunk)])
         return image_stats_from_counts(counts, len(indices))
 

@@ -47,6 +47,7 @@ __all__ = [
     "parquet_stats",
     "pixel_stride",
     "sample_indices",
+    "spaced_indices",
     "stats_from_json",
     "stats_to_json",
     "unflatten_stats",
@@ -74,7 +75,11 @@ def estimate_num_samples(
 
 def sample_indices(length: int) -> list[int]:
     """The frame indices image stats are computed from: evenly spaced, rounded."""
-    count = estimate_num_samples(length)
+    return spaced_indices(length, estimate_num_samples(length))
+
+
+def spaced_indices(length: int, count: int) -> list[int]:
+    """``count`` evenly spaced indices of ``range(length)``, rounded (distinct when ``count <= length``)."""
     return [int(i) for i in np.round(np.linspace(0, length - 1, count)).astype(int)]
 
 

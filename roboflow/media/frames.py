@@ -20,7 +20,15 @@ import numpy as np
 
 from roboflow.errors import DatasetError
 
-__all__ = ["PixelLayout", "frame_copy", "frame_layout", "rgb_thumbnail", "to_video_frame", "wrap_frame"]
+__all__ = [
+    "PixelLayout",
+    "frame_copy",
+    "frame_layout",
+    "thumbnail",
+    "thumbnail_rgb",
+    "to_video_frame",
+    "wrap_frame",
+]
 
 
 _PIXEL = np.dtype((np.void, 3))
@@ -73,12 +81,11 @@ def to_video_frame(array: np.ndarray, layout: PixelLayout) -> av.VideoFrame:
     return wrap_frame(frame_copy(array, layout), layout)
 
 
-def rgb_thumbnail(array: np.ndarray, layout: PixelLayout, stride: int) -> np.ndarray:
-    """RGB pixels ``[::stride, ::stride]`` of a frame, ``(ceil(h/stride), ceil(w/stride), 3)`` uint8.
-
-
-    For yuv420p input the pixels are converted with BT.601 limited-range coefficients (the inverse of what
-    swscale applies to RGB input), each pixel taking the chroma sample that covers it.
+def thumbnail(array: np.ndarray, layout: PixelLayout, stride: int) -> np.ndarray:
+    """Pixels ``[::stride, ::stride]`` of a frame, ``(ceil(h/stride), ceil(w/stride), 3)`` uint8, in the frame's
+    colour space: RGB for RGB and gray frames (gray repeated), Y, U, V for yuv420p frames (each pixel with the
+    chroma sample that covers it). :func:`thumbnail_rgb` makes them RGB; gathering first and converting
+    later lets a caller convert only the thumbnails it keeps.
     """
     if layout is PixelLayout.RGB:
         if array.strides[1:] == (3, 1):  # gather whole pixels as 3-byte items: twice as fast
@@ -90,12 +97,20 @@ def rgb_thumbnail(array: np.ndarray, layout: PixelLayout, stride: int) -> np.nda
         return np.repeat(gray[:, :, None], 3, axis=2)
     height = array.shape[0] * 2 // 3
     width = array.shape[1]
-    rows = np.arange(0, height, stride)
-    cols = np.arange(0, width, stride)
-    luma = array[:height][np.ix_(rows, cols)].astype(np.float32) - 16.0
     chroma = array[height:].reshape(2, height // 2, width // 2)
-    u = chroma[0][np.ix_(rows // 2, cols // 2)].astype(np.float32) - 128.0
-    v = chroma[1][np.ix_(rows // 2, cols // 2)].astype(np.float32) - 128.0
-    y = 1.164383 * luma
-    rgb = np.stack([y + 1.596027 * v, y - 0.391762 * u - 0.812968 * v, y + 2.017232 * u], axis=2)
+    if stride % 2 == 0:  # the chroma rows and columns of pixel rows 0, s, 2s, ... are 0, s/2, s, ...
+        grid: tuple[slice | np.ndarray, ...] = (slice(None, None, stride // 2),) * 2
+    else:
+        grid = np.ix_(np.arange(0, height, stride) // 2, np.arange(0, width, stride) // 2)
+    return np.stack([array[:height:stride, ::stride], chroma[0][grid], chroma[1][grid]], axis=2)
+
+
+def thumbnail_rgb(pixels: np.ndarray, layout: PixelLayout) -> np.ndarray:
+    """RGB of a :func:`thumbnail` of a frame of ``layout``: as it is, or for yuv420p converted with BT.601
+    limited-range coefficients (the inverse of what swscale applies to RGB input)."""
+    if layout is not PixelLayout.YUV420:
+        return pixels
+    yuv = pixels.astype(np.float32) - np.array([16.0, 128.0, 128.0], dtype=np.float32)
+    y, u, v = 1.164383 * yuv[..., 0], yuv[..., 1], yuv[..., 2]
+    rgb = np.stack([y + 1.596027 * v, y - 0.391762 * u - 0.812968 * v, y + 2.017232 * u], axis=-1)
     return np.asarray(np.clip(np.rint(rgb), 0, 255), dtype=np.uint8)

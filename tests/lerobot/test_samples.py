@@ -9,7 +9,7 @@ import pytest
 
 from roboflow.lerobot.samples import FrameSamples
 from roboflow.lerobot.stats import image_stats, sample_indices
-from roboflow.media.frames import PixelLayout
+from roboflow.media.frames import PixelLayout, thumbnail, thumbnail_rgb
 
 
 @pytest.mark.parametrize("read_bytes", [1, 3 * 60 * 80 * 3 + 7, 1 << 30], ids=["frame", "three", "all"])
@@ -27,3 +27,19 @@ def test_batched_read_back_gives_the_stats_of_the_sampled_frames(tmp_path: Path,
         np.testing.assert_array_equal(stats[key], value, err_msg=key)
     samples.close()
     assert not samples.path.exists()
+
+
+def test_yuv_frames_are_converted_to_rgb_only_when_sampled(tmp_path: Path) -> None:
+    rng = np.random.default_rng(16)
+    frames = rng.integers(16, 236, size=(300, 90, 80), dtype=np.uint8)  # yuv420p of 60x80
+    samples = FrameSamples(tmp_path / "cam.rgb", 60, 80)
+    rgb = np.zeros((60, 80, 3), dtype=np.uint8)
+    for n, frame in enumerate(frames):  # a camera whose frames come as RGB and as yuv420p
+        samples.add(rgb if n % 50 == 0 else frame, PixelLayout.RGB if n % 50 == 0 else PixelLayout.YUV420)
+    expected = image_stats(np.stack([
+        rgb if k % 50 == 0 else thumbnail_rgb(thumbnail(frames[k], PixelLayout.YUV420, 1), PixelLayout.YUV420)
+        for k in sample_indices(300)]))
+    stats = samples.stats(read_bytes=7 * 60 * 80 * 3)
+    for key, value in expected.items():
+        np.testing.assert_array_equal(stats[key], value, err_msg=key)
+    samples.close()

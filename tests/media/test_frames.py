@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from roboflow.errors import DatasetError
-from roboflow.media.frames import PixelLayout, frame_layout, rgb_thumbnail, to_video_frame
+from roboflow.media.frames import PixelLayout, frame_layout, thumbnail, thumbnail_rgb, to_video_frame
 from roboflow.media.probe import pixel_channels
 from roboflow.synth.truth import render_frame
 
@@ -41,6 +41,10 @@ def test_video_frames_copy_the_input() -> None:
     gray = to_video_frame(render_frame(3, W, H)[:, :, :1], PixelLayout.GRAY)
     assert gray.format.name == "gray"
     np.testing.assert_array_equal(gray.to_ndarray(), render_frame(3, W, H)[:, :, 0])
+
+
+def rgb_thumbnail(array: np.ndarray, layout: PixelLayout, stride: int) -> np.ndarray:
+    return thumbnail_rgb(thumbnail(array, layout, stride), layout)
 
 
 @pytest.mark.parametrize("stride", [1, 3, 4])
