@@ -13,7 +13,7 @@ How the client is driven, and why:
   :class:`ConflictError`, :class:`StoreUnavailableError` or :class:`StateError`.
 * A transaction that did not commit is always rolled back (the client panics when an active transaction
   is dropped, and its locks would linger until their TTL).
-* Commits are verified by reading the written keys back (``verify_commits``). client-rust b12f95e (the
+* Commits are verified by reading the written keys back at the commit timestamp (``verify_commits``). client-rust b12f95e (the
   0.0.4 wheel) swallows a failed region lookup while sharding a prewrite or commit
   (``stream::iter(Err(e))`` in ``transaction/requests.rs`` yields nothing), so after a gRPC error on
   prewrite followed by a failing PD ``GetRegion``, ``commit()`` returns a timestamp although nothing was
@@ -305,18 +305,22 @@ class TikvStore:
         try:
             txn = _TikvTransaction(self, conn, native, readonly=False)
             result = fn(txn)
-            conn.call(native.commit)
+            commit_ts = conn.call(native.commit)
             committed = True
         finally:
             if not committed:
                 self._rollback(conn, native)
         if self.config.verify_commits and txn.written:
-            self._verify(conn, txn.written)
+            self._verify(conn, txn.written, commit_ts)
         return result
 
-    def _verify(self, conn: _Connection, written: dict[bytes, bytes | None]) -> None:
-        """Read the written keys at a fresh snapshot; a difference means the commit may not have happened."""
-        snapshot = conn.client.snapshot(conn.call(conn.client.current_timestamp), False)
+    def _verify(self, conn: _Connection, written: dict[bytes, bytes | None], commit_ts: int) -> None:
+        """Read the written keys at the commit's own timestamp; a difference means the commit did not happen.
+
+        Not at a fresh timestamp: a transaction committed since may have changed the keys, and reporting that as
+        a failed commit made the caller run its (already committed) transaction again.
+        """
+        snapshot = conn.client.snapshot(commit_ts, False)
         found = {bytes(k): bytes(v) for k, v in conn.call(snapshot.batch_get, list(written))}
         if any(found.get(key) != value for key, value in written.items()):
             raise classify_error(RuntimeError("commit could not be verified: written keys differ"), self.url)
