@@ -53,13 +53,12 @@ def iter_images(rows: RowSlice, key: str, where: str) -> Iterator[np.ndarray]:
         DatasetError: A cell is empty or holds no decodable PNG or JPEG.
     """
     number = 0
+    decoder = ImageDecoder(f"{where} {key}", "sensor_msgs/msg/CompressedImage")
     for batch in read_rows(rows, columns=[key], batch_rows=_IMAGE_BATCH_ROWS):
         for cell in batch.column(0).to_pylist():
             data = None if cell is None else cell.get("bytes")
             if not data:
                 raise DatasetError(f"{key} frame {number}: no picture bytes in the row", path=where)
-            # a decoder per picture: FFmpeg's PNG decoder, fed several pictures, decodes the second on wrong
-            decoder = ImageDecoder(f"{where} {key}", "sensor_msgs/msg/CompressedImage")
             try:
                 image = decoder({"data": data, "format": ""}, 0)
             except (SourceError, ConfigError) as err:
