@@ -6,9 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
+from cli_main import run
 
-from roboflow.cli import main
 from roboflow.lerobot.validate import validate_dataset
 from roboflow.synth import CameraSpec, SynthSpec, write_recording
 
@@ -23,13 +22,6 @@ def fast_demo_config(tmp_path: Path) -> Path:
     path = tmp_path / "demo.toml"
     path.write_text(text)
     return path
-
-
-def run(*args: str) -> int:
-    with pytest.raises(SystemExit) as exit_info:
-        main([*args])
-        raise SystemExit(0)
-    return int(exit_info.value.code or 0)
 
 
 def test_the_readme_command_converts_a_synth_recording_with_the_demo_config(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

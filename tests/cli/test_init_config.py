@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from cli_main import run
 
-from roboflow.cli import main
 from roboflow.config import MappingType, parse_config
 from roboflow.config.starter import starter_config
 from roboflow.config.survey import TopicFields
@@ -19,13 +19,6 @@ from roboflow.synth import CameraSpec, SynthSpec, write_recording
 
 SMALL = SynthSpec(duration_s=0.5, cameras=(CameraSpec("front", "jpeg", 64, 48), CameraSpec("wrist", "rgb8", 64, 48)),
                   action_topic="/arm/joint_command")
-
-
-def run(*args: str) -> int:
-    with pytest.raises(SystemExit) as exit_info:
-        main([*args])
-        raise SystemExit(0)
-    return int(exit_info.value.code or 0)
 
 
 def test_starter_config_maps_cameras_state_and_command_and_converts(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -8,19 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_main import run
 from pipeline.pipeline_readback import read_dataset, shown_frames
 from pipeline.video_recordings import write_foxglove_sdk_like
 
-from roboflow.cli import main
 from roboflow.config import MappingType, parse_config
 from roboflow.lerobot.validate import validate_dataset
-
-
-def run(*args: str) -> int:
-    with pytest.raises(SystemExit) as exit_info:
-        main([*args])
-        raise SystemExit(0)
-    return int(exit_info.value.code or 0)
 
 
 def test_video_cameras_and_json_state_action_make_a_starter_that_converts(

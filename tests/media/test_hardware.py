@@ -12,8 +12,8 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from cli_main import run
 
-from roboflow.cli import main
 from roboflow.config import parse_config
 from roboflow.errors import ConfigError
 from roboflow.media.encoder import VideoEncoder
@@ -159,13 +159,6 @@ def demo_config(tmp_path: Path, video: str) -> Path:
     path = tmp_path / "demo.toml"
     path.write_text(f"{head}[video]\n{video}\n")
     return path
-
-
-def run(*args: str) -> int:
-    with pytest.raises(SystemExit) as exit_info:
-        main([*args])
-        raise SystemExit(0)
-    return int(exit_info.value.code or 0)
 
 
 def test_convert_says_which_encoder_auto_chose(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_main import run
 from pipeline_readback import CAMERAS, CONFIG, check_episode, read_dataset
 from storage.servers.fault_proxy import Fault, FaultProxy
 from storage.servers.fixtures import OSS_KEYS, S3_KEYS, oss_options, s3_options
 
-from roboflow.cli import main
 from roboflow.config import parse_config
 from roboflow.errors import StorageError
 from roboflow.lerobot.validate import validate_dataset
@@ -106,13 +106,6 @@ def check_dataset(root: Path, store: Store, recordings: Path) -> dict[str, Any]:
     for episode, entry, name in zip(episodes, entries, names, strict=True):
         check_episode(episode, entry["alignment"][0], RECORDINGS[name][1])
     return provenance
-
-
-def run(*args: str) -> int:
-    with pytest.raises(SystemExit) as exit_info:
-        main([*args])
-        raise SystemExit(0)
-    return int(exit_info.value.code or 0)
 
 
 def test_convert_from_a_bucket_prefix_to_a_bucket_dataset(  # type: ignore[no-untyped-def]

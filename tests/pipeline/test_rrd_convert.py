@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_main import run
 from pipeline_readback import frame_times, hold_index, nearest_index, read_dataset, shown_frames
 
-from roboflow.cli import main
 from roboflow.config import MappingType, parse_config
 from roboflow.lerobot.validate import validate_dataset
 from roboflow.synth import CameraSpec, SynthSpec, stream_times, write_recording
@@ -22,13 +22,6 @@ from roboflow.synth.truth import action, joint_positions, render_frame, seconds
 
 SPEC = SynthSpec(duration_s=2.0, cameras=(CameraSpec("front", "jpeg", 64, 48), CameraSpec("wrist", "rgb8", 64, 48)),
                  n_joints=3)
-
-
-def run(*args: str) -> int:
-    with pytest.raises(SystemExit) as exit_info:
-        main([*args])
-        raise SystemExit(0)
-    return int(exit_info.value.code or 0)
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli_main import run
 from pipeline_readback import frame_times, nearest_index, read_dataset, shown_frames
 
-from roboflow.cli import main
 from roboflow.config import MappingType, parse_config
 from roboflow.lerobot.validate import validate_dataset
 from roboflow.sources.info import inspect_recording
@@ -17,13 +17,6 @@ from roboflow.synth import CameraSpec, SynthSpec, stream_times, write_recording
 
 SPEC = SynthSpec(duration_s=1.5, cameras=(CameraSpec("front", "h264", 64, 48), CameraSpec("wrist", "av1", 64, 48)),
                  n_joints=3, video_gop=10)
-
-
-def run(*args: str) -> int:
-    with pytest.raises(SystemExit) as exit_info:
-        main([*args])
-        raise SystemExit(0)
-    return int(exit_info.value.code or 0)
 
 
 @pytest.fixture(scope="module")
