@@ -95,8 +95,7 @@ def stale_staging(url: str, options: StorageOptions | None = None) -> list[str]:
     lines = []
     if location.scheme == "file":
         out = Path(url)
-        others, size = _local_others(out)
-        where = str(out.parent)
+        lines += _others_line(str(out.parent), *_local_others(out))
     else:
         storage = open_storage(url, options)
         if isinstance(storage, RemoteStorage) and (aborted := _abort_uploads(storage)):
@@ -106,16 +105,20 @@ def stale_staging(url: str, options: StorageOptions | None = None) -> list[str]:
             top = info.key.split("/", 1)[0]
             if top.endswith(".staging") and top != f".{location.name}.staging":
                 found[top] = found.get(top, 0) + info.size
+        lines += _others_line(location.parent.url, sorted(found), sum(found.values()))
         mine = staging_base(url)
-        local = [p for p in mine.iterdir() if p.name != run_id(url)] if mine.is_dir() else []
-        others = sorted(found) + [str(p) for p in local]
-        size = sum(found.values()) + sum(tree_bytes(p) for p in local)
-        where = location.parent.url
-    if others:
-        names = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-        lines.append(f"warning: {where} holds staging of other outputs ({names}, {gigabytes(size)} GB): a run of "
-                     "those outputs resumes from it; delete it if none will")
+        local = sorted(p for p in mine.iterdir() if p.name != run_id(url)) if mine.is_dir() else []
+        lines += _others_line(str(mine), [p.name for p in local], sum(tree_bytes(p) for p in local))
     return lines
+
+
+def _others_line(where: str, others: list[str], size: int) -> list[str]:
+    """The warning about staging of other outputs found in ``where`` (none when there is none)."""
+    if not others:
+        return []
+    names = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+    return [(f"warning: {where} holds staging of other outputs ({names}, {gigabytes(size)} GB): a run of those "
+             "outputs resumes from it; delete it if none will")]
 
 
 def _abort_uploads(storage: RemoteStorage) -> int:

@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -411,8 +412,12 @@ def test_a_file_size_limit_stops_the_run_keeps_staging_and_a_rerun_resumes(work:
 
 
 def test_a_remote_output_aborts_unfinished_uploads_and_reports_other_staging(
-    work: Path, s3_client: Any, s3_bucket: str, moto_endpoint: str
+    work: Path, s3_client: Any, s3_bucket: str, moto_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Remote outputs stage in ``TMPDIR``: its own one here, so staging other runs left in the machine's is not seen."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    (tmp_path / "roboflow-staging" / "local-0123456789abcdef" / "shard").mkdir(parents=True)
+    (tmp_path / "roboflow-staging" / "local-0123456789abcdef" / "shard" / "x").write_bytes(b"x" * 100)
     options = s3_options(moto_endpoint)
     left = s3_client.create_multipart_upload(Bucket=s3_bucket, Key="sets/out/data/chunk-000/file-000.parquet")
     s3_client.put_object(Bucket=s3_bucket, Key="sets/.other.staging/b1/part/x", Body=b"x" * 100)
@@ -421,10 +426,12 @@ def test_a_remote_output_aborts_unfinished_uploads_and_reports_other_staging(
     report = run_local([str(work / "in" / "run0.mcap")], parse_config(EPISODES_CONFIG), out,
                        RunOptions(storage=options), events)
     assert report.exit_status == 0
-    assert events.lines[:2] == [
+    assert events.lines[:3] == [
         f"aborted 1 unfinished upload(s) under {out} left by an interrupted run",
         (f"warning: s3://{s3_bucket}/sets holds staging of other outputs (.other.staging, 0.1 GB): a run of those "
         "outputs resumes from it; delete it if none will"),
+        (f"warning: {tmp_path / 'roboflow-staging'} holds staging of other outputs (local-0123456789abcdef, 0.1 GB): "
+         "a run of those outputs resumes from it; delete it if none will"),
     ]
     uploads = s3_client.list_multipart_uploads(Bucket=s3_bucket, Prefix="sets/out/").get("Uploads", [])
     assert left["UploadId"] not in [u["UploadId"] for u in uploads]
