@@ -34,6 +34,7 @@ from roboflow.features.vectors import VectorExtractor, vector_extractor
 from roboflow.features.video import VideoDecoder, video_packet
 from roboflow.lerobot.spec import CameraFeature, DatasetSpec, VectorFeature
 from roboflow.media.bitstream import DECODERS
+from roboflow.media.frames import freeze
 from roboflow.media.packets import VideoPacket
 from roboflow.sources.base import Channel, RawMessage
 
@@ -292,7 +293,10 @@ class FeaturePlan:
                 image: np.ndarray = decoder(self._decode(raw), raw.log_time)
                 return image
 
-        image = submit(index, work) if submit is not None else work()
+        def frozen() -> np.ndarray:  # kept by the episode writer as it is, not copied
+            return freeze(work())
+
+        image = submit(index, frozen) if submit is not None else frozen()
         self._decoded[index] = (value, image)
         return image
 

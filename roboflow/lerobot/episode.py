@@ -36,7 +36,7 @@ from roboflow.lerobot.stats import FeatureStats, Stats, parquet_stats
 from roboflow.lerobot.videocat import VideoSlice
 from roboflow.lerobot.videostats import Sampling, video_stats
 from roboflow.media.encoder import VideoEncoder
-from roboflow.media.frames import PixelLayout, frame_copy, frame_layout, wrap_frame
+from roboflow.media.frames import PixelLayout, frame_layout, kept_frame, wrap_frame
 from roboflow.media.probe import video_frame_count, video_info
 from roboflow.media.settings import VideoSettings
 from roboflow.media.worker import EncoderThread
@@ -290,8 +290,9 @@ class EpisodeWriter:
         """Append one frame: every vector and camera of the spec, and the task it belongs to.
 
         Vectors are ``(N,)`` arrays (cast to float32). Camera frames are uint8 RGB ``(H, W, 3)``, planar
-        yuv420p ``(H*3/2, W)`` or, for ``channels=1`` cameras, gray ``(H, W)``. Arrays are copied; the
-        caller may reuse them. Blocks while the encoders are behind (never drops a frame).
+        yuv420p ``(H*3/2, W)`` or, for ``channels=1`` cameras, gray ``(H, W)``. Arrays are copied, so the
+        caller may reuse them, unless they are frozen (:func:`~roboflow.media.frames.is_frozen`: read-only
+        over ``bytes`` or their own memory), which are kept as they are until encoded. Blocks while the encoders are behind (never drops a frame).
 
         Raises:
             DatasetError: A missing/unknown feature, a wrong shape or dtype, a non-finite value, or an
@@ -301,8 +302,8 @@ class EpisodeWriter:
         for copied in self._copied:
             copied.add(frame[copied.feature.key])  # type: ignore[arg-type]  # a VideoPacket
         for camera, layout in zip(self._cameras, layouts, strict=True):
-            data = frame_copy(np.asarray(frame[camera.feature.key]), layout)
-            # The copy is only read from now on: by the encoder, then by the stats on the encoder's thread.
+            data = kept_frame(np.asarray(frame[camera.feature.key]), layout)
+            # Only read from now on: by the encoder, then by the stats on the encoder's thread.
             camera.thread.put(wrap_frame(data, layout), partial(camera.samples.add, data, layout))
         task_index = self._tasks.setdefault(task, len(self._tasks))
         assert self._rows is not None

@@ -24,6 +24,9 @@ __all__ = [
     "PixelLayout",
     "frame_copy",
     "frame_layout",
+    "freeze",
+    "is_frozen",
+    "kept_frame",
     "thumbnail",
     "thumbnail_rgb",
     "to_video_frame",
@@ -69,6 +72,49 @@ def frame_layout(array: np.ndarray, height: int, width: int, *, name: str = "cam
 def frame_copy(array: np.ndarray, layout: PixelLayout) -> np.ndarray:
     """A private, C-contiguous copy of a frame (gray squeezed to 2-D), ready for :func:`wrap_frame`."""
     return np.array(array[:, :, 0] if layout is PixelLayout.GRAY and array.ndim == 3 else array, order="C")
+
+
+def kept_frame(array: np.ndarray, layout: PixelLayout) -> np.ndarray:
+    """A frame to keep until it is encoded: ``array`` itself when nothing can change it any more
+    (:func:`is_frozen`) and it is laid out as :func:`wrap_frame` needs, else :func:`frame_copy`.
+
+    A raw camera's frame is usually a read-only view of the message it came in; copying it (a fresh 0.9 MB
+    allocation per 640x480 frame, page faults included) cost more than a tenth of the converter's own time.
+    """
+    data = array[:, :, 0] if layout is PixelLayout.GRAY and array.ndim == 3 else array
+    if data.flags.c_contiguous and is_frozen(data):
+        return data
+    return frame_copy(array, layout)
+
+
+def freeze(array: np.ndarray) -> np.ndarray:
+    """``array`` made read-only together with the arrays it views, so that :func:`is_frozen` holds when its
+    memory is an array's own; only for arrays their maker hands over and no longer touches (a decoder's)."""
+    owner: object = array
+    while isinstance(owner, np.ndarray):
+        owner.flags.writeable = False
+        owner = owner.base
+    return array
+
+
+def is_frozen(array: np.ndarray) -> bool:
+    """Whether ``array``'s values can no longer change: it is read-only and its memory is an immutable
+    ``bytes`` object (a view of a message) or its own (an array nobody may make writeable again).
+
+    A read-only view of a writeable array or buffer is not frozen: its owner can still write.
+    """
+    if array.flags.writeable:
+        return False
+    owner: object = array
+    while True:
+        if isinstance(owner, bytes):
+            return True
+        if isinstance(owner, np.ndarray) and owner.base is None:
+            return not owner.flags.writeable
+        base = owner.obj if isinstance(owner, memoryview) else getattr(owner, "base", None)
+        if base is None:
+            return False
+        owner = base
 
 
 def wrap_frame(data: np.ndarray, layout: PixelLayout) -> av.VideoFrame:

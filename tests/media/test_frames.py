@@ -7,7 +7,16 @@ import numpy as np
 import pytest
 
 from roboflow.errors import DatasetError
-from roboflow.media.frames import PixelLayout, frame_layout, thumbnail, thumbnail_rgb, to_video_frame
+from roboflow.media.frames import (
+    PixelLayout,
+    frame_layout,
+    freeze,
+    is_frozen,
+    kept_frame,
+    thumbnail,
+    thumbnail_rgb,
+    to_video_frame,
+)
 from roboflow.media.probe import pixel_channels
 from roboflow.synth.truth import render_frame
 
@@ -41,6 +50,37 @@ def test_video_frames_copy_the_input() -> None:
     gray = to_video_frame(render_frame(3, W, H)[:, :, :1], PixelLayout.GRAY)
     assert gray.format.name == "gray"
     np.testing.assert_array_equal(gray.to_ndarray(), render_frame(3, W, H)[:, :, 0])
+
+
+def test_frames_nothing_can_change_are_kept_and_the_others_copied() -> None:
+    message = render_frame(3, W, H).tobytes()
+    view = np.frombuffer(memoryview(message), np.uint8).reshape(H, W, 3)  # a raw camera's frame: over bytes
+    assert is_frozen(view) and kept_frame(view, PixelLayout.RGB) is view
+    gray = np.frombuffer(message[: H * W], np.uint8).reshape(H, W, 1)
+    assert np.shares_memory(kept_frame(gray, PixelLayout.GRAY), gray)
+    assert kept_frame(gray, PixelLayout.GRAY).shape == (H, W)
+
+    owner = render_frame(3, W, H)
+    readonly = owner.view()
+    readonly.flags.writeable = False  # its owner can still write: copied
+    kept = kept_frame(readonly, PixelLayout.RGB)
+    owner[:] = 0
+    assert not is_frozen(readonly) and not np.shares_memory(kept, owner)
+    np.testing.assert_array_equal(kept, render_frame(3, W, H))
+    assert not np.shares_memory(kept_frame(render_frame(3, W, H), PixelLayout.RGB), owner)  # writeable: copied
+    flipped = view[:, :, ::-1]  # frozen but not laid out for the encoder: copied, C-contiguous
+    assert kept_frame(flipped, PixelLayout.RGB).flags.c_contiguous
+    np.testing.assert_array_equal(kept_frame(flipped, PixelLayout.RGB), flipped)
+
+
+def test_a_decoders_frame_is_kept_once_frozen() -> None:
+    yuv = av.VideoFrame.from_ndarray(render_frame(3, W, H), format="rgb24").reformat(format="yuv420p")
+    planes = yuv.to_ndarray(format="yuv420p")  # a view of an array PyAV made
+    assert not is_frozen(planes) and planes.base is not None
+    frozen = freeze(planes)
+    assert frozen is planes and is_frozen(planes) and kept_frame(planes, PixelLayout.YUV420) is planes
+    with pytest.raises(ValueError, match="read-only"):
+        planes[0, 0] = 1
 
 
 def rgb_thumbnail(array: np.ndarray, layout: PixelLayout, stride: int) -> np.ndarray:
