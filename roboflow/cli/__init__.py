@@ -81,7 +81,20 @@ def cli(ctx: click.Context, debug: bool, verbose: int) -> None:
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if verbose:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    else:
+        handler = logging.StreamHandler()
+        handler.setFormatter(_Plain())
+        logging.basicConfig(level=level, handlers=[handler])
+
+
+class _Plain(logging.Formatter):
+    """A warning as the command's own one-line messages read (``roboflow: warning: ...``); ``-v`` adds times and
+    module names."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"roboflow: {record.levelname.lower()}: {record.getMessage()}"
 
 
 def main(argv: list[str] | None = None) -> Any:

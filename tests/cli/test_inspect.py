@@ -202,3 +202,19 @@ def test_rrd_with_several_timestamp_timelines_says_convert_needs_a_choice(
     assert ('clock:     sensor_time (times and rates; the first of 2 timestamp timelines: convert needs '
             '[source] timeline = "...")') in out
     assert "duration:  2.000 s" in out
+
+
+def test_warnings_read_like_the_commands_own_lines_and_verbose_adds_where_from(tmp_path: Path) -> None:
+    bag = tmp_path / "bag"
+    assert main(["synth", str(bag), "--duration", "1", "--cameras", "none"]) is None
+    (bag / "metadata.yaml").write_text("rosbag2_bagfile_information: [1\n")
+    command = [sys.executable, "-m", "roboflow", "inspect", str(bag)]
+    plain = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    assert plain.stderr.splitlines() == [
+        (f"roboflow: warning: {bag}: metadata.yaml unreadable (line 2, column 1: expected ',' or ']', but got "
+        "'<stream end>'); reading the storage files directly")
+    ]
+    verbose = subprocess.run([*command[:3], "-v", *command[3:]], capture_output=True, text=True, timeout=120,
+                             check=True)
+    (line,) = [x for x in verbose.stderr.splitlines() if "metadata.yaml unreadable" in x]
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} WARNING roboflow\.sources\.rosbag2: ", line)
