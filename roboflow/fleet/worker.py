@@ -116,6 +116,13 @@ def _failed(rt: Runtime, claim: Claim, error: str, *, retryable: bool) -> UnitOu
 _CONFIGS: dict[str, Config] = {}
 
 
+def convert_context(spec: BatchSpec, staging: Path) -> ConvertContext:
+    """How a worker converts the batch's recordings: its config and format, and ``--strict`` as submitted (damage
+    inside a recording, such as a corrupt video packet, fails the recording instead of leaving a frame out)."""
+    return ConvertContext(config=batch_config(spec), staging=staging, format=dataset_version(spec),
+                          strict=bool(spec.limits.get("strict")))
+
+
 def batch_config(spec: BatchSpec) -> Config:
     """The config pinned in the batch (parsed once per process and batch).
 
@@ -161,7 +168,7 @@ def _convert(rt: Runtime, spec: BatchSpec, claim: Claim) -> tuple[list[str], int
     item = WorkItem(index=0, url=unit.source_url, key=PurePosixPath(attempt_url).name)
     with tempfile.TemporaryDirectory(prefix="roboflow-shard-") as tmp:
         root = Path(tmp) if remote else Path(parse_url(attempt_url).path).parent
-        context = ConvertContext(config=batch_config(spec), staging=root, format=dataset_version(spec))
+        context = convert_context(spec, root)
         result = convert_recording(item, context, check, parts)
     for warning in result.warnings:
         log.warning("%s: %s", item.url, warning)

@@ -13,7 +13,9 @@ from pipeline_readback import frame_times, nearest_index, read_dataset, shown_fr
 from video_recordings import rewrite_video
 
 from roboflow.config import parse_config
+from roboflow.coordination.records import BatchSpec
 from roboflow.errors import SourceError
+from roboflow.fleet.worker import convert_context
 from roboflow.lerobot.validate import validate_dataset
 from roboflow.pipeline import ConvertContext, RunOptions, convert_recording, run_local
 from roboflow.pipeline.scan import WorkItem
@@ -151,6 +153,24 @@ def test_strict_makes_a_corrupt_packet_an_error(tmp_path: Path) -> None:
     item = WorkItem(index=0, url=str(tmp_path / "rec.mcap"), key="rec")
     with pytest.raises(SourceError, match=rf"{topic} at t=\d+\.\d+ s: corrupt video packet"):
         convert_recording(item, context)
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_a_fleet_worker_converts_as_strictly_as_the_batch_was_submitted(tmp_path: Path, strict: bool) -> None:
+    spec = _spec(ImageKind.H264)
+    write_recording(tmp_path / "full.mcap", spec)
+    topic = spec.cameras[0].topic
+    rewrite_video(tmp_path / "full.mcap", tmp_path / "rec.mcap", topic, _garble)
+    batch = BatchSpec("b1", (str(tmp_path / "rec.mcap"),), str(tmp_path / "out"), config_text=_config(spec),
+                      limits={"strict": True} if strict else {})
+    context = convert_context(batch, tmp_path / "staging")
+    item = WorkItem(index=0, url=str(tmp_path / "rec.mcap"), key="rec")
+    if strict:
+        with pytest.raises(SourceError, match=rf"{topic} at t=\d+\.\d+ s: corrupt video packet"):
+            convert_recording(item, context)
+    else:
+        (alignment,) = convert_recording(item, context).episodes
+        assert alignment["video"][topic]["corrupt"] == 1
 
 
 def test_json_compressed_video_converts_like_protobuf(tmp_path: Path) -> None:
