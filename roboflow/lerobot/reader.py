@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -20,6 +19,7 @@ from roboflow.errors import DatasetError
 from roboflow.lerobot import layout
 from roboflow.lerobot.assemble import DatasetHeader, EpisodePart, RowSlice, VideoSlice
 from roboflow.lerobot.stats import stats_from_json, unflatten_stats
+from roboflow.lerobot.taskfile import task_names
 
 __all__ = ["ExistingDataset", "open_dataset"]
 
@@ -97,13 +97,20 @@ def open_dataset(root: Path) -> ExistingDataset:
     try:
         info = json.loads((root / layout.INFO_PATH).read_text(encoding="utf-8"))
         if info.get("codebase_version") == layout.CODEBASE_V30:
-            tasks = tuple(str(name) for name in pd.read_parquet(root / layout.TASKS_PATH).index)
+            tasks = _v30_tasks(root)
         else:
             tasks = tuple(row["task"] for row in _jsonl(root / layout.V21_TASKS_PATH))
     except (OSError, ValueError, KeyError, pa.ArrowException) as err:
         raise DatasetError(f"cannot read the dataset metadata: {err}", path=str(root)) from err
     header = DatasetHeader(int(info["fps"]), info.get("robot_type"), info["features"])
     return ExistingDataset(root, info, header, tasks)
+
+
+def _v30_tasks(root: Path) -> tuple[str, ...]:
+    names = task_names(pq.read_table(root / layout.TASKS_PATH))
+    if names is None:
+        raise ValueError(f"{layout.TASKS_PATH}: the task strings are not the pandas index")
+    return tuple(names)
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
