@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from roboflow.errors import DatasetError
 from roboflow.lerobot import layout
 from roboflow.lerobot.assemble import DatasetHeader, EpisodePart, RowSlice, VideoSlice
+from roboflow.lerobot.metafiles import read_parquet
 from roboflow.lerobot.stats import stats_from_json, unflatten_stats
 from roboflow.lerobot.taskfile import task_names
 
@@ -107,7 +107,7 @@ def open_dataset(root: Path) -> ExistingDataset:
 
 
 def _v30_tasks(root: Path) -> tuple[str, ...]:
-    names = task_names(pq.read_table(root / layout.TASKS_PATH))
+    names = task_names(read_parquet(root / layout.TASKS_PATH))
     if names is None:
         raise ValueError(f"{layout.TASKS_PATH}: the task strings are not the pandas index")
     return tuple(names)
@@ -119,7 +119,7 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
 
 def _v30_episodes(root: Path) -> Iterator[dict[str, Any]]:
     for path in sorted((root / "meta" / "episodes").glob("chunk-*/file-*.parquet")):
-        for row in pq.read_table(path).to_pylist():
+        for row in read_parquet(path).to_pylist():
             row["stats"] = unflatten_stats(row)
             yield row
 

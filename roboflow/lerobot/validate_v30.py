@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from roboflow.errors import DatasetError
+from roboflow.lerobot.metafiles import read_parquet
 from roboflow.lerobot.taskfile import task_names
 from roboflow.lerobot.validate_common import (
     TOLERANCE_S,
@@ -78,7 +79,7 @@ def _read_tasks(root: Path, info: dict[str, Any], problems: list[Problem]) -> li
         problems.append(Problem(TASKS_PATH, "missing"))
         return None
     try:
-        table = pq.read_table(path)
+        table = read_parquet(path)
     except (pa.ArrowException, OSError, ValueError) as err:
         problems.append(Problem(TASKS_PATH, f"unreadable: {err}"))
         return None
@@ -113,7 +114,7 @@ def _read_episodes(root: Path, info: dict[str, Any], problems: list[Problem]) ->
     for path in files:
         relpath = path.relative_to(root).as_posix()
         try:
-            table = pq.read_table(path)
+            table = read_parquet(path)
         except (pa.ArrowException, OSError) as err:
             problems.append(Problem(relpath, f"unreadable: {err}"))
             return None
