@@ -8,12 +8,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
-from pathlib import Path
 
 import pytest
-
-from roboflow.synth import SynthSpec, write_recording
 
 #: pyarrow conversions of plain Python values, then of pandas objects after ``import pandas`` (before any explicit
 #: pandas call of pyarrow's, which would make it retry the import by itself); prints a JSON report.
@@ -74,44 +70,3 @@ def test_pandas_imported_before_roboflow_is_left_alone() -> None:
     assert report["pandas_before"] is True
     assert report["category"] == "dictionary<values=large_string, indices=int8, ordered=0>"
     assert report["nan_nulls"] == 1
-
-
-def test_state_only_conversion_imports_neither_pandas_nor_pyarrow_dataset(tmp_path: Path) -> None:
-    write_recording(tmp_path / "state.mcap", SynthSpec(duration_s=3, cameras=()))
-    config = tmp_path / "state.toml"
-    config.write_text(
-        textwrap.dedent(
-            """
-            [dataset]
-            name = "state"
-            fps = 30
-            task = "wave"
-
-            [[mappings]]
-            topic = "/joint_states"
-            feature = "observation.state"
-            mapping_type = "state"
-
-            [[mappings]]
-            topic = "/action"
-            feature = "action"
-            mapping_type = "action"
-            """
-        )
-    )
-    out = tmp_path / "out"
-    code = f"""
-import sys
-from roboflow.cli import main
-try:
-    main(["convert", {str(tmp_path / "state.mcap")!r}, "-c", {str(config)!r}, "-o", {str(out)!r}, "--no-progress"])
-except SystemExit as end:
-    assert not end.code, end.code
-print(sorted(name for name in sys.modules if name.partition(".")[0] == "pandas" or name == "pyarrow.dataset"))
-"""
-    assert run_python(code).splitlines()[-1] == "[]"  # nor pyarrow.dataset (~12 MB), for reading metadata files
-    import pandas as pd
-
-    tasks = pd.read_parquet(out / "meta/tasks.parquet")
-    assert list(tasks.index) == ["wave"]
-    assert tasks["task_index"].tolist() == [0]
