@@ -1,8 +1,8 @@
 """Keep pyarrow from importing pandas in a roboflow process that does not use pandas.
 
 pyarrow converts pandas objects in ``pa.array``, ``pa.table`` and the like, so its first conversion asks its
-pandas shim (``pyarrow.lib._pandas_api``) whether the input is a pandas object, and the shim imports pandas
-to find out: ~50 MB of RSS, a third of a state-only conversion's peak, for a run that never touches pandas.
+pandas shim (``pyarrow.lib._pandas_api``) whether the input is a pandas object, and the shim imports pandas to
+find out: ~50 MB of RSS (a state-only conversion peaked at ~180 MB with it) for a run that never uses pandas.
 The shim tries that import once and remembers a failure (then nothing is a pandas object to it), while an
 explicit pandas call (``to_pandas``, ``from_pandas``, ``pd.read_parquet``) tries again.
 
