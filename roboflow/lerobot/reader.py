@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from roboflow.errors import DatasetError
 from roboflow.lerobot import layout
 from roboflow.lerobot.assemble import DatasetHeader, EpisodePart, RowSlice, VideoSlice
+from roboflow.lerobot.metafiles import read_parquet
 from roboflow.lerobot.stats import stats_from_json, unflatten_stats
+from roboflow.lerobot.taskfile import task_names
 
 __all__ = ["ExistingDataset", "open_dataset"]
 
@@ -97,7 +97,7 @@ def open_dataset(root: Path) -> ExistingDataset:
     try:
         info = json.loads((root / layout.INFO_PATH).read_text(encoding="utf-8"))
         if info.get("codebase_version") == layout.CODEBASE_V30:
-            tasks = tuple(str(name) for name in pd.read_parquet(root / layout.TASKS_PATH).index)
+            tasks = _v30_tasks(root)
         else:
             tasks = tuple(row["task"] for row in _jsonl(root / layout.V21_TASKS_PATH))
     except (OSError, ValueError, KeyError, pa.ArrowException) as err:
@@ -106,13 +106,20 @@ def open_dataset(root: Path) -> ExistingDataset:
     return ExistingDataset(root, info, header, tasks)
 
 
+def _v30_tasks(root: Path) -> tuple[str, ...]:
+    names = task_names(read_parquet(root / layout.TASKS_PATH))
+    if names is None:
+        raise ValueError(f"{layout.TASKS_PATH}: the task strings are not the pandas index")
+    return tuple(names)
+
+
 def _jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _v30_episodes(root: Path) -> Iterator[dict[str, Any]]:
     for path in sorted((root / "meta" / "episodes").glob("chunk-*/file-*.parquet")):
-        for row in pq.read_table(path).to_pylist():
+        for row in read_parquet(path).to_pylist():
             row["stats"] = unflatten_stats(row)
             yield row
 

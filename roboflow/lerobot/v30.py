@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -32,9 +31,10 @@ from roboflow.lerobot.assemble import (
 from roboflow.lerobot.metafiles import open_parquet, partial_path, write_json, write_parquet
 from roboflow.lerobot.restats import complete_stats
 from roboflow.lerobot.stats import STAT_KEYS, Stats, aggregate_stats, stats_to_json
+from roboflow.lerobot.taskfile import tasks_table
 from roboflow.lerobot.videocat import VideoJoiner, stream_params
 
-__all__ = ["V30Assembler", "tasks_table", "v30_info"]
+__all__ = ["V30Assembler", "v30_info"]
 
 _MB = 1024 * 1024
 
@@ -118,18 +118,6 @@ def _head_type(column: str) -> pa.DataType:
     if column == "tasks":
         return pa.list_(pa.string())
     return pa.float64() if column.endswith("_timestamp") else pa.int64()
-
-
-def tasks_table(names: list[str]) -> pa.Table:
-    """meta/tasks.parquet: column ``task_index`` with the task strings as the pandas index.
-
-    Object dtypes keep the pandas metadata what pandas 2 (lerobot's) writes and reads.
-    """
-    frame = pd.DataFrame(
-        {"task_index": np.arange(len(names), dtype=np.int64)}, index=pd.Index(names, dtype=object)
-    )
-    frame.columns = pd.Index(["task_index"], dtype=object)
-    return pa.Table.from_pandas(frame, preserve_index=True)
 
 
 def v30_info(

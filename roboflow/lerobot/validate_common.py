@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from roboflow.errors import DatasetError
 from roboflow.lerobot.images import IMAGE_TYPE
+from roboflow.lerobot.metafiles import read_parquet
 from roboflow.lerobot.spec import DEFAULT_FEATURES
 from roboflow.lerobot.videoprobe import VideoProbe, probe_video
 
@@ -190,7 +190,7 @@ def same_column_type(have: pa.DataType, want: pa.DataType) -> bool:
 def read_row_columns(path: Path) -> dict[str, np.ndarray]:
     """Read the bookkeeping columns of a data file as numpy arrays."""
     try:
-        table = pq.read_table(path, columns=list(ROW_COLUMNS))
+        table = read_parquet(path, list(ROW_COLUMNS))
     except (pa.ArrowException, OSError) as err:
         raise DatasetError(f"cannot read rows: {err}", path=str(path)) from err
     return {name: table.column(name).to_numpy() for name in ROW_COLUMNS}

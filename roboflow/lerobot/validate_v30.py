@@ -7,11 +7,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from roboflow.errors import DatasetError
+from roboflow.lerobot.metafiles import read_parquet
+from roboflow.lerobot.taskfile import task_names
 from roboflow.lerobot.validate_common import (
     TOLERANCE_S,
     Problem,
@@ -78,19 +79,20 @@ def _read_tasks(root: Path, info: dict[str, Any], problems: list[Problem]) -> li
         problems.append(Problem(TASKS_PATH, "missing"))
         return None
     try:
-        frame = pd.read_parquet(path)
+        table = read_parquet(path)
     except (pa.ArrowException, OSError, ValueError) as err:
         problems.append(Problem(TASKS_PATH, f"unreadable: {err}"))
         return None
-    if "task_index" not in frame.columns or str(frame["task_index"].dtype) != "int64":
+    task_index = table.column("task_index") if "task_index" in table.column_names else None
+    if task_index is None or task_index.type != pa.int64() or task_index.null_count:
         problems.append(Problem(TASKS_PATH, "needs an int64 column 'task_index'"))
         return None
-    if isinstance(frame.index, pd.RangeIndex) or not all(isinstance(t, str) for t in frame.index):
-        plain = " (found 'task' as a plain column)" if "task" in frame.columns else ""
+    names = task_names(table)
+    if names is None:
+        plain = " (found 'task' as a plain column)" if "task" in table.column_names else ""
         problems.append(Problem(TASKS_PATH, f"the task strings must be the pandas index{plain}"))
         return None
-    names = [str(t) for t in frame.index]
-    if frame["task_index"].tolist() != list(range(len(names))):
+    if task_index.to_pylist() != list(range(len(names))):
         problems.append(Problem(TASKS_PATH, "task_index must run 0..N-1 in row order"))
     if len(set(names)) != len(names):
         problems.append(Problem(TASKS_PATH, "task strings must be unique"))
@@ -112,7 +114,7 @@ def _read_episodes(root: Path, info: dict[str, Any], problems: list[Problem]) ->
     for path in files:
         relpath = path.relative_to(root).as_posix()
         try:
-            table = pq.read_table(path)
+            table = read_parquet(path)
         except (pa.ArrowException, OSError) as err:
             problems.append(Problem(relpath, f"unreadable: {err}"))
             return None

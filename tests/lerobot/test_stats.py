@@ -17,6 +17,7 @@ from roboflow.lerobot.stats import (
     QUANTILE_KEYS,
     QUANTILES,
     aggregate_stats,
+    column_values,
     estimate_num_samples,
     feature_stats,
     flatten_stats,
@@ -220,3 +221,19 @@ def test_a_constant_column_of_a_large_value_has_stats(value: int) -> None:
     for key in ("min", "max", "mean", "q01", "q10", "q50", "q90", "q99"):
         assert stats[key].tolist() == [pytest.approx(value, rel=1e-12)], key
     assert stats["std"].tolist() == [0.0]
+
+
+def test_column_values_of_a_slice_of_vectors() -> None:
+    """Rows of a fixed_size_list column, also of a slice (a batch that starts inside the child array)."""
+    rows = np.arange(30, dtype=np.float32).reshape(10, 3)
+    array = pa.FixedSizeListArray.from_arrays(pa.array(rows.ravel()), 3)
+    np.testing.assert_array_equal(column_values(array), rows)
+    np.testing.assert_array_equal(column_values(array.slice(4, 3)), rows[4:7])
+    assert column_values(array.slice(9)).shape == (1, 3)
+    np.testing.assert_array_equal(column_values(pa.array([1.5, 2.5])), [1.5, 2.5])
+
+
+def test_column_values_with_null_rows_fail() -> None:
+    array = pa.array([[1.0, 2.0], None, [3.0, 4.0]], pa.list_(pa.float64(), 2))
+    with pytest.raises(ValueError):
+        column_values(array)
