@@ -6,12 +6,14 @@ an action at 50 Hz. Measured, each in a fresh process:
 
 * ``roboflow convert`` re-encoding the cameras (libx264 veryfast crf 23 gop 2, the default), against the limit
   measured in the same run: every packet of both cameras decoded (one stateful decoder each) and every frame
-  encoded with the same settings (as frames without a picture type, like the converter's), one thread per camera, packets loaded into memory first - what a converter
-  cannot avoid. ``ratio = limit time / convert time`` (goal >= 0.8), in wall time and in CPU seconds (steadier on
-  a machine shared with other work);
+  encoded with the same settings (as frames without a picture type, like the converter's), one thread per
+  camera, packets loaded into memory first - what a converter cannot avoid. ``ratio = limit time / convert
+  time`` (goal >= 0.8), in wall time and in CPU seconds (steadier on a machine shared with other work);
 * ``roboflow convert`` with ``[video] passthrough = true``: speed-up over re-encoding (goal >= 20x) and peak RSS
   (goal < 300 MB). Both commands are timed whole, process start included; the start-up alone (a process importing
-  the convert command) is measured too and the speed-up is also printed without it;
+  the convert command) is measured too and the speed-up is also printed without it; the same recording
+  converted without its cameras gives what the cameras alone cost each way (pass-through still decodes
+  lerobot's number of sample frames per camera for the image stats);
 * random access as lerobot's loaders do it (seek to the keyframe at or before the frame, decode up to it): mean
   ms per random frame of the copied video (the camera's keyframe interval) and of the re-encoded one (gop 2).
 
@@ -169,6 +171,10 @@ def main() -> None:
         config = args.workdir / f"video-passthrough-{str(passthrough).lower()}.toml"
         config.write_text(CONFIG.format(passthrough=str(passthrough).lower()))
         runs[passthrough] = run_convert([recording], config, args.workdir / f"video-out-{passthrough}", 1)
+    config = args.workdir / "video-no-cameras.toml"
+    blocks = CONFIG.format(passthrough="false").split("[[mappings]]")
+    config.write_text("[[mappings]]".join(b for b in blocks if 'mapping_type = "image"' not in b))
+    bare = run_convert([recording], config, args.workdir / "video-out-bare", 1)
     bound = limit(recording)
     start = startup()
     encode, copy = runs[False], runs[True]
@@ -176,7 +182,9 @@ def main() -> None:
     print(f"workload: {args.seconds:g} s, 2 h264 cameras 640x480 @ 30 fps (keyframe every {GOP}), {size:.0f} MB, "
           f"{encode['frames']:.0f} dataset frames")
     print(f"{'job':<26}{'seconds':>9}{'CPU s':>8}{'frames/s':>10}{'peak RSS MB':>13}")
-    for name, run in (("decode+encode limit", bound), ("convert, re-encode", encode), ("convert, pass-through", copy)):
+    jobs = (("decode+encode limit", bound), ("convert, re-encode", encode), ("convert, pass-through", copy),
+            ("convert, no cameras", bare))
+    for name, run in jobs:
         print(f"{name:<26}{run['seconds']:9.2f}{run['cpu']:8.1f}{encode['frames'] / run['seconds']:10.0f}"
               f"{run['rss_mb']:13.0f}")
     print(f"re-encode ratio (limit / convert): {bound['seconds'] / encode['seconds']:.2f} wall, "
@@ -184,6 +192,9 @@ def main() -> None:
     print(f"pass-through speed-up over re-encoding: {encode['seconds'] / copy['seconds']:.1f}x (goal >= 20x); "
           f"without the {start:.1f} s process start-up: {(encode['seconds'] - start) / (copy['seconds'] - start):.1f}x; "
           f"peak RSS {copy['rss_mb']:.0f} MB (goal < 300)")
+    print(f"the cameras alone (convert minus the no-camera run): re-encoding {encode['cpu'] - bare['cpu']:.1f} CPU s, "
+          f"pass-through {copy['cpu'] - bare['cpu']:.1f} CPU s, "
+          f"{(encode['cpu'] - bare['cpu']) / max(copy['cpu'] - bare['cpu'], 0.01):.1f}x less")
     for name, passthrough, gop in (("pass-through", True, GOP), ("re-encoded", False, 2)):
         video = args.workdir / f"video-out-{passthrough}/videos/observation.images.front/chunk-000/file-000.mp4"
         print(f"random frame access, {name} (keyframe every {gop}): {random_access_ms(video):.1f} ms per frame")
