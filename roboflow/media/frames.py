@@ -35,6 +35,8 @@ __all__ = [
 
 
 _PIXEL = np.dtype((np.void, 3))
+#: Bytes beyond twice a frame's own that the memory of a kept frame may hold (a message's header, say).
+_SLACK = 64 * 1024
 
 
 class PixelLayout(str, Enum):
@@ -75,14 +77,16 @@ def frame_copy(array: np.ndarray, layout: PixelLayout) -> np.ndarray:
 
 
 def kept_frame(array: np.ndarray, layout: PixelLayout) -> np.ndarray:
-    """A frame to keep until it is encoded: ``array`` itself when nothing can change it any more
-    (:func:`is_frozen`) and it is laid out as :func:`wrap_frame` needs, else :func:`frame_copy`.
+    """A frame to keep until it is encoded: ``array`` itself when nothing can change it any more, its memory is
+    not much more than the frame (not a whole chunk of a recording kept alive by it) and it is laid out as
+    :func:`wrap_frame` needs; else :func:`frame_copy`.
 
     A raw camera's frame is usually a read-only view of the message it came in; copying it (a fresh 0.9 MB
     allocation per 640x480 frame, page faults included) cost more than a tenth of the converter's own time.
     """
     data = array[:, :, 0] if layout is PixelLayout.GRAY and array.ndim == 3 else array
-    if data.flags.c_contiguous and is_frozen(data):
+    owner = frozen_owner(data) if data.flags.c_contiguous else None
+    if owner is not None and (len(owner) if isinstance(owner, bytes) else owner.nbytes) <= 2 * data.nbytes + _SLACK:
         return data
     return frame_copy(array, layout)
 
@@ -103,17 +107,22 @@ def is_frozen(array: np.ndarray) -> bool:
 
     A read-only view of a writeable array or buffer is not frozen: its owner can still write.
     """
+    return frozen_owner(array) is not None
+
+
+def frozen_owner(array: np.ndarray) -> bytes | np.ndarray | None:
+    """The object whose memory a frozen ``array`` (:func:`is_frozen`) is, None when ``array`` is not frozen."""
     if array.flags.writeable:
-        return False
+        return None
     owner: object = array
     while True:
         if isinstance(owner, bytes):
-            return True
+            return owner
         if isinstance(owner, np.ndarray) and owner.base is None:
-            return not owner.flags.writeable
+            return None if owner.flags.writeable else owner
         base = owner.obj if isinstance(owner, memoryview) else getattr(owner, "base", None)
         if base is None:
-            return False
+            return None
         owner = base
 
 

@@ -68,6 +68,9 @@ def test_frames_nothing_can_change_are_kept_and_the_others_copied() -> None:
     assert not is_frozen(readonly) and not np.shares_memory(kept, owner)
     np.testing.assert_array_equal(kept, render_frame(3, W, H))
     assert not np.shares_memory(kept_frame(render_frame(3, W, H), PixelLayout.RGB), owner)  # writeable: copied
+    chunk = bytes(3 * H * W * 3 + 64 * 1024)  # frozen, but keeping the frame would keep the rest alive: copied
+    first = np.frombuffer(chunk, np.uint8, count=H * W * 3).reshape(H, W, 3)
+    assert is_frozen(first) and not np.shares_memory(kept_frame(first, PixelLayout.RGB), first)
     flipped = view[:, :, ::-1]  # frozen but not laid out for the encoder: copied, C-contiguous
     assert kept_frame(flipped, PixelLayout.RGB).flags.c_contiguous
     np.testing.assert_array_equal(kept_frame(flipped, PixelLayout.RGB), flipped)
