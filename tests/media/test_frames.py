@@ -16,6 +16,7 @@ from roboflow.media.frames import (
     thumbnail,
     thumbnail_rgb,
     to_video_frame,
+    video_frame_thumbnail,
 )
 from roboflow.media.probe import pixel_channels
 from roboflow.synth.truth import render_frame
@@ -84,6 +85,18 @@ def test_a_decoders_frame_is_kept_once_frozen() -> None:
     assert frozen is planes and is_frozen(planes) and kept_frame(planes, PixelLayout.YUV420) is planes
     with pytest.raises(ValueError, match="read-only"):
         planes[0, 0] = 1
+
+
+@pytest.mark.parametrize("stride", [2, 3])
+def test_a_decoded_frames_thumbnail_is_ffmpegs_conversion_within_a_few_levels(stride: int) -> None:
+    rgb = np.random.default_rng(stride).integers(0, 256, size=(H, W, 3), dtype=np.uint8)
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+    expected = frame.to_ndarray(format="rgb24")[::stride, ::stride]
+    pixels = video_frame_thumbnail(frame, stride)  # from the planes
+    assert pixels.shape == expected.shape and pixels.dtype == np.uint8
+    assert np.abs(pixels.astype(int) - expected).max() <= 3
+    full = frame.reformat(format="yuvj420p")  # not limited-range yuv420p: FFmpeg converts it
+    np.testing.assert_array_equal(video_frame_thumbnail(full, stride), full.to_ndarray(format="rgb24")[::stride, ::stride])
 
 
 def rgb_thumbnail(array: np.ndarray, layout: PixelLayout, stride: int) -> np.ndarray:
