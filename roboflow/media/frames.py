@@ -87,10 +87,10 @@ def kept_frame(array: np.ndarray, layout: PixelLayout) -> np.ndarray:
     :func:`wrap_frame` needs; else :func:`frame_copy`.
 
     A raw camera's frame is usually a read-only view of the message it came in; copying it (a fresh 0.9 MB
-    allocation per 640x480 frame, page faults included) cost more than a tenth of the converter's own time.
+    allocation per 640x480 frame, page faults included) took a fifth of the converting thread's time.
     """
     data = array[:, :, 0] if layout is PixelLayout.GRAY and array.ndim == 3 else array
-    owner = frozen_owner(data) if data.flags.c_contiguous else None
+    owner = _frozen_owner(data) if data.flags.c_contiguous else None
     if owner is not None and (len(owner) if isinstance(owner, bytes) else owner.nbytes) <= 2 * data.nbytes + _SLACK:
         return data
     return frame_copy(array, layout)
@@ -112,10 +112,10 @@ def is_frozen(array: np.ndarray) -> bool:
 
     A read-only view of a writeable array or buffer is not frozen: its owner can still write.
     """
-    return frozen_owner(array) is not None
+    return _frozen_owner(array) is not None
 
 
-def frozen_owner(array: np.ndarray) -> bytes | np.ndarray | None:
+def _frozen_owner(array: np.ndarray) -> bytes | np.ndarray | None:
     """The object whose memory a frozen ``array`` (:func:`is_frozen`) is, None when ``array`` is not frozen."""
     if array.flags.writeable:
         return None
