@@ -24,13 +24,13 @@ import av
 import numpy as np
 
 from roboflow.align import Frame, StreamSpec
-from roboflow.config.model import Config, Mapping, Policy, TimeSource, TopicInput
+from roboflow.config.model import Config, Mapping, MissingJoint, Policy, TimeSource, TopicInput
 from roboflow.config.schema import closest
 from roboflow.decode import decoder_for
 from roboflow.errors import ConfigError, SourceError
 from roboflow.features.images import ImageDecoder
 from roboflow.features.types import image_kind, normalise_type
-from roboflow.features.vectors import VectorExtractor, vector_extractor
+from roboflow.features.vectors import FieldExtractor, JointStateExtractor, VectorExtractor, vector_extractor
 from roboflow.features.video import VideoDecoder, video_packet
 from roboflow.lerobot.spec import CameraFeature, DatasetSpec, VectorFeature
 from roboflow.media.bitstream import DECODERS
@@ -44,6 +44,16 @@ __all__ = ["FeaturePlan", "Sample", "Submit"]
 Sample = tuple[int, int, int, Any, int]
 #: ``submit(stream index, work) -> Future`` of the work's result.
 Submit = Callable[[int, Callable[[], np.ndarray]], "Future[np.ndarray]"]
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A message of a vector stream that no frame may take (a 200 Hz joint state at 30 fps: most of them), left
+    undecoded until one does; decoded once even when held for several frames."""
+
+    raw: RawMessage
+    time: int
+    value: np.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +107,7 @@ class FeaturePlan:
         for index, stream in enumerate(self._streams):
             self._by_topic.setdefault(stream.input.topic, []).append(index)
         self._extractors: list[Callable[[Any, int], Any] | None] = [self._extractor(s) for s in self._streams]
+        self._lazy = [_decodes_lazily(s, e) for s, e in zip(self._streams, self._extractors, strict=True)]
         self._decoders: dict[int, Callable[[bytes | memoryview], Any]] = {}
         self._decoded: dict[int, tuple[Any, Any]] = {}
         #: stream index -> its video decoder, or None for an image stream that is not video (decided at the
@@ -125,10 +136,15 @@ class FeaturePlan:
         for index in self._by_topic.get(raw.topic, ()):
             stream = self._streams[index]
             is_image = stream.mapping is not None and stream.mapping.is_image
+            header_time = stream.input.time is TimeSource.HEADER
+            if self._lazy[index] and not (header_time and raw.header_stamp is None):
+                time = raw.header_stamp if header_time and raw.header_stamp is not None else raw.log_time
+                yield index, time, raw.log_time, _Pending(raw, time), len(raw.data)
+                continue
             if not is_image and msg is None:
                 msg = self._decode(raw)
             time = raw.log_time
-            if stream.input.time is TimeSource.HEADER:
+            if header_time:
                 time = raw.header_stamp if raw.header_stamp is not None else _header_stamp(msg, raw.log_time)
             if is_image:
                 video = self._video_decoder(index, raw)
@@ -186,7 +202,8 @@ class FeaturePlan:
             elif stream.mapping.is_image:
                 features[stream.mapping.feature] = self._image(index, value, submit)
             else:
-                parts.setdefault(stream.mapping.feature, []).append(value)
+                parts.setdefault(stream.mapping.feature, []).append(
+                    self._vector(index, value) if isinstance(value, _Pending) else value)
         for feature, values in parts.items():
             features[feature] = values[0] if len(values) == 1 else np.concatenate(values)
         return features, task
@@ -268,6 +285,15 @@ class FeaturePlan:
             raise SourceError(f"{raw.topic} at t={raw.log_time / 1e9:.6f} s: cannot decode message: {err}",
                               path=self.origin) from err
 
+    def _vector(self, index: int, pending: _Pending) -> np.ndarray:
+        """The value of a message left undecoded (see :func:`_decodes_lazily`)."""
+        if pending.value is None:
+            extractor = self._extractors[index]
+            assert extractor is not None
+            pending.value = extractor(self._decode(pending.raw), pending.time)
+            assert pending.value is not None  # such extractors always find their value, or raise
+        return pending.value
+
     def _image(self, index: int, value: RawMessage | av.VideoFrame | VideoPacket, submit: Submit | None) -> Any:
         """The decoded image (or its Future), once per message even when a frame is held for several frames; a
         packet to copy as it is."""
@@ -299,6 +325,19 @@ class FeaturePlan:
         image = submit(index, frozen) if submit is not None else frozen()
         self._decoded[index] = (value, image)
         return image
+
+
+def _decodes_lazily(stream: _Stream, extractor: Callable[[Any, int], Any] | None) -> bool:
+    """Whether a vector stream's messages may stay undecoded until a frame takes them: the aligner chooses
+    among them by time alone (not interpolated), and a message's value depends on that message alone and
+    always exists (no joints held from earlier messages, no array element that a message may lack)."""
+    if stream.mapping is None or stream.mapping.is_image or stream.input.policy is Policy.INTERPOLATE:
+        return False
+    if isinstance(extractor, JointStateExtractor):
+        return extractor.missing is MissingJoint.ERROR and not extractor.path
+    if isinstance(extractor, FieldExtractor):
+        return extractor.fields is not None and not any("[" in field for field in extractor.fields)
+    return False
 
 
 def _topic_types(channels: Sequence[Channel], origin: str) -> dict[str, str]:
