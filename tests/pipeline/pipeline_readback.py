@@ -21,6 +21,19 @@ NS = 1_000_000_000
 
 CAMERAS = (CameraSpec("cam_high", "jpeg", 64, 48), CameraSpec("cam_wrist", "rgb8", 64, 48))
 
+#: The mappings of a synth recording's default vector topics (joint states, action).
+VECTOR_MAPPINGS = """
+[[mappings]]
+topic = "/joint_states"
+feature = "observation.state"
+mapping_type = "state"
+
+[[mappings]]
+topic = "/action"
+feature = "action"
+mapping_type = "action"
+"""
+
 #: The four mappings of a synth recording's default topics (both cameras, joint states, action).
 SYNTH_MAPPINGS = """
 [[mappings]]
@@ -32,17 +45,7 @@ mapping_type = "image"
 topic = "/cam_wrist/image_raw"
 feature = "observation.images.cam_wrist"
 mapping_type = "image"
-
-[[mappings]]
-topic = "/joint_states"
-feature = "observation.state"
-mapping_type = "state"
-
-[[mappings]]
-topic = "/action"
-feature = "action"
-mapping_type = "action"
-"""
+""" + VECTOR_MAPPINGS
 
 CONFIG = (
     """

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from pipeline_readback import VECTOR_MAPPINGS
 
 from roboflow.synth import SynthSpec, write_recording
 
@@ -19,17 +20,7 @@ CONFIG = """
 name = "state"
 fps = 30
 task = "wave"
-
-[[mappings]]
-topic = "/joint_states"
-feature = "observation.state"
-mapping_type = "state"
-
-[[mappings]]
-topic = "/action"
-feature = "action"
-mapping_type = "action"
-"""
+""" + VECTOR_MAPPINGS
 #: Modules a local state-only conversion has no use for; a name ending in "." stands for its package.
 UNUSED = ("pandas.", "pyarrow.dataset", "pyarrow.compute", "celery.", "redis.", "boto3.", "oss2.", "tikv_client.",
           "rerun.")
