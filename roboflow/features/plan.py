@@ -24,13 +24,13 @@ import av
 import numpy as np
 
 from roboflow.align import Frame, StreamSpec
-from roboflow.config.model import Config, Mapping, MissingJoint, Policy, TimeSource, TopicInput
+from roboflow.config.model import Config, Mapping, Policy, TimeSource, TopicInput
 from roboflow.config.schema import closest
 from roboflow.decode import decoder_for
 from roboflow.errors import ConfigError, SourceError
 from roboflow.features.images import ImageDecoder
 from roboflow.features.types import image_kind, normalise_type
-from roboflow.features.vectors import FieldExtractor, JointStateExtractor, VectorExtractor, vector_extractor
+from roboflow.features.vectors import VectorExtractor, vector_extractor
 from roboflow.features.video import VideoDecoder, video_packet
 from roboflow.lerobot.spec import CameraFeature, DatasetSpec, VectorFeature
 from roboflow.media.bitstream import DECODERS
@@ -136,16 +136,14 @@ class FeaturePlan:
         for index in self._by_topic.get(raw.topic, ()):
             stream = self._streams[index]
             is_image = stream.mapping is not None and stream.mapping.is_image
-            header_time = stream.input.time is TimeSource.HEADER
-            if self._lazy[index] and not (header_time and raw.header_stamp is None):
-                time = raw.header_stamp if header_time and raw.header_stamp is not None else raw.log_time
-                yield index, time, raw.log_time, _Pending(raw, time), len(raw.data)
+            # None: the header stamp is read from the decoded message
+            stamp = raw.header_stamp if stream.input.time is TimeSource.HEADER else raw.log_time
+            if self._lazy[index] and stamp is not None:
+                yield index, stamp, raw.log_time, _Pending(raw, stamp), len(raw.data)
                 continue
             if not is_image and msg is None:
                 msg = self._decode(raw)
-            time = raw.log_time
-            if header_time:
-                time = raw.header_stamp if raw.header_stamp is not None else _header_stamp(msg, raw.log_time)
+            time = stamp if stamp is not None else _header_stamp(msg, raw.log_time)
             if is_image:
                 video = self._video_decoder(index, raw)
                 if video is None:
@@ -329,15 +327,11 @@ class FeaturePlan:
 
 def _decodes_lazily(stream: _Stream, extractor: Callable[[Any, int], Any] | None) -> bool:
     """Whether a vector stream's messages may stay undecoded until a frame takes them: the aligner chooses
-    among them by time alone (not interpolated), and a message's value depends on that message alone and
-    always exists (no joints held from earlier messages, no array element that a message may lack)."""
+    among them by time alone (not interpolated), and each message's value is its own
+    (:attr:`VectorExtractor.self_contained`)."""
     if stream.mapping is None or stream.mapping.is_image or stream.input.policy is Policy.INTERPOLATE:
         return False
-    if isinstance(extractor, JointStateExtractor):
-        return extractor.missing is MissingJoint.ERROR and not extractor.path
-    if isinstance(extractor, FieldExtractor):
-        return extractor.fields is not None and not any("[" in field for field in extractor.fields)
-    return False
+    return isinstance(extractor, VectorExtractor) and extractor.self_contained
 
 
 def _topic_types(channels: Sequence[Channel], origin: str) -> dict[str, str]:

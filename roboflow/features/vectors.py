@@ -58,6 +58,12 @@ class VectorExtractor:
     def __call__(self, msg: Any, time_ns: int) -> np.ndarray | None:
         raise NotImplementedError
 
+    @property
+    def self_contained(self) -> bool:
+        """Whether each message's value is its own: it depends on no earlier message and is never absent, so
+        a message may be decoded only when a frame takes it."""
+        return False
+
     def note_absent(self, missing: NoElement) -> None:
         """Count a message without the selected element (it will not feed the timeline)."""
         self.absent += 1
@@ -159,6 +165,12 @@ class JointStateExtractor(VectorExtractor):
         self._layout: tuple[tuple[str, ...], np.ndarray, np.ndarray] | None = None
         self._last: np.ndarray | None = None
 
+    @property
+    def self_contained(self) -> bool:
+        """Not when joints are held from earlier messages, nor for a JointState at a path that may select an
+        absent array element."""
+        return self.missing is MissingJoint.ERROR and not self.path
+
     def __call__(self, msg: Any, time_ns: int) -> np.ndarray | None:
         if self.path:
             msg = self._joint_state(msg, time_ns)
@@ -249,6 +261,12 @@ class FieldExtractor(VectorExtractor):
         self.type_name = type_name
         self.label = label
         self._size: int | None = None
+
+    @property
+    def self_contained(self) -> bool:
+        """Not without fields (the first message raises the error listing them), nor with a path that indexes
+        or selects array elements (a selection may be absent from a message)."""
+        return self.fields is not None and not any("[" in field for field in self.fields)
 
     def __call__(self, msg: Any, time_ns: int) -> np.ndarray | None:
         if self.fields is None:

@@ -292,7 +292,8 @@ class EpisodeWriter:
         Vectors are ``(N,)`` arrays (cast to float32). Camera frames are uint8 RGB ``(H, W, 3)``, planar
         yuv420p ``(H*3/2, W)`` or, for ``channels=1`` cameras, gray ``(H, W)``. Arrays are copied, so the
         caller may reuse them, unless they are frozen (:func:`~roboflow.media.frames.is_frozen`: read-only
-        over ``bytes`` or their own memory), which are kept as they are until encoded. Blocks while the encoders are behind (never drops a frame).
+        over ``bytes`` or their own memory), which are kept as they are until encoded. Blocks while the
+        encoders are behind (never drops a frame).
 
         Raises:
             DatasetError: A missing/unknown feature, a wrong shape or dtype, a non-finite value, or an
